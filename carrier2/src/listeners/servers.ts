@@ -1,0 +1,92 @@
+/**
+ * Listening sockets: proxy ports (HTTP, or HTTPS when the port has `tls`) and probe ports. Every socket
+ * is bound with SO_REUSEPORT and `exclusive`, so workers each bind their own and the kernel spreads
+ * connections, and a port can be re-bound (HTTP ↔ HTTPS) before the old socket closes.
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import type { TlsFiles } from "../config/index.ts";
+import { log } from "../observability/log.ts";
+import { handleRequest, type PortState } from "../proxy/driver.ts";
+import type { Pem } from "./self-signed.ts";
+
+const SERVER_OPTIONS = {
+  requireHostHeader: true,
+  // Longer than common ingress idle timeouts (60 s), so the ingress closes first and never reuses a
+  // connection we are closing.
+  keepAliveTimeout: 75_000,
+  headersTimeout: 60_000,
+  // Uploads may take long; upstream and body-idle timeouts bound the exchange instead.
+  requestTimeout: 0,
+} as const;
+
+export function readTls(tls: TlsFiles): Pem {
+  return { cert: readFileSync(tls.certificate, "utf8"), key: readFileSync(tls.key, "utf8") };
+}
+
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  ERR_HTTP_HEADERS_TIMEOUT: 408,
+};
+
+/** Malformed HTTP never reaches the driver: answer 400 (or 408/431), close, log. */
+function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  const status = CLIENT_ERROR_STATUS[err.code ?? ""] ?? 400;
+  if (err.code !== "ECONNRESET") log.info({ port, status, error: "C2_BAD_REQUEST", error_detail: `${err.code ?? ""} ${err.message}`.trim() }, "rejected");
+  if (!socket.writable) return void socket.destroy();
+  const body = `${JSON.stringify({ error: "C2_BAD_REQUEST", status, message: `malformed request: ${err.code ?? err.message}`, port })}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 400 ? "Bad Request" : status === 408 ? "Request Timeout" : "Request Header Fields Too Large"}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-carrier2-error: C2_BAD_REQUEST\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** A proxy port's server; requests read `state.table` at arrival. */
+export function createProxyServer(port: number, state: PortState, pem: Pem | undefined): Server {
+  const server: Server = pem ? createHttpsServer({ ...SERVER_OPTIONS, ...pem }) : createHttpServer(SERVER_OPTIONS);
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
+  server.on("clientError", (err: Error, socket: Socket) => onClientError(port, err, socket));
+  return server;
+}
+
+/** A kubelet probe port: 200 to everything. */
+export function createProbeServer(pem: Pem | undefined): Server {
+  const handler = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "text/plain", "content-length": 3 });
+    res.end("ok\n");
+  };
+  return pem ? createHttpsServer({ ...SERVER_OPTIONS, ...pem }, handler) : createHttpServer(SERVER_OPTIONS, handler);
+}
+
+export function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      server.off("listening", onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen({ port, reusePort: true, exclusive: true });
+  });
+}
+
+/** Stop accepting, let in-flight requests finish, force-close after `drainMs`. */
+export function drainAndClose(server: Server, drainMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), drainMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,38 @@
+/** Per-request state: created once per request by the driver, passed to every phase. Never on sockets. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import type { RouteHit } from "../routes/index.ts";
+import type { Endpoint } from "../upstream/endpoint.ts";
+import type { UpstreamPools } from "../upstream/pools.ts";
+import type { ProxyError } from "./errors.ts";
+import type { PortTable, Route } from "./route-table.ts";
+
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The route table generation that decides this request, fixed at arrival. */
+  readonly table: PortTable;
+  readonly pools: UpstreamPools;
+  readonly startedAt: number;
+  requestId = "";
+  /** Origin-form request target (path and query). */
+  target = "";
+  hasBody = false;
+  hit: RouteHit | undefined = undefined;
+  route: Route | undefined = undefined;
+  endpoint: Endpoint | undefined = undefined;
+  /** Went to the cluster because the bridge endpoint was unreachable (`fallback: cluster`). */
+  fellBack = false;
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  responseStarted = false;
+  downstreamClosed = false;
+  error: ProxyError | undefined = undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, table: PortTable, pools: UpstreamPools) {
+    this.req = req;
+    this.res = res;
+    this.table = table;
+    this.pools = pools;
+    this.startedAt = performance.now();
+  }
+}

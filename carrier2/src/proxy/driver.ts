@@ -1,0 +1,199 @@
+/**
+ * The request path, read top to bottom. Each request passes these phases (Pingora's model):
+ *
+ *   requestFilter     validate; loop guard                          → 400, 508
+ *   selectRoute       rules → bridge or cluster; pick the endpoint   → 502 (no upstream)
+ *   upstreamRequest   rewrite headers; dispatch with a streaming body
+ *   responseStart     status + filtered headers to the client
+ *   responseData      body chunks, with backpressure both ways
+ *   failToProxy       map the failure (→ 502/504, or abort mid-body); `fallback: cluster` retries on the
+ *                     cluster when nothing reached the bridge endpoint
+ *   logging           always last: access log line, metrics, event stream
+ *
+ * Phases never throw into Node: every failure becomes a response or a clean abort.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import { logRequest } from "../observability/access-log.ts";
+import { requestIdOf } from "../observability/request-id.ts";
+import { MatchInput } from "../routes/index.ts";
+import { instanceId } from "../runtime/instance.ts";
+import type { UpstreamPools } from "../upstream/pools.ts";
+import { RequestContext } from "./context.ts";
+import { classifyUpstreamError, ProxyError } from "./errors.ts";
+import { downstreamResponseHeaders, passesThrough, upstreamRequestHeaders } from "./headers.ts";
+import { type PortTable, pickEndpoint, type Route } from "./route-table.ts";
+
+/** What a listener hands the driver: its current table (swapped atomically) and the process's pools. */
+export interface PortState {
+  table: PortTable;
+  readonly pools: UpstreamPools;
+}
+
+// ── entry ────────────────────────────────────────────────────────────────────────────────────────────
+
+/** Node `request` / `checkContinue` handler. `expectContinue`: the client waits for `100 Continue`. */
+export function handleRequest(state: PortState, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+  const ctx = new RequestContext(req, res, state.table, state.pools);
+  res.on("close", () => logging(ctx));
+  try {
+    const rejected = requestFilter(ctx);
+    if (rejected) return respondError(ctx, rejected);
+    const route = selectRoute(ctx);
+    if (expectContinue) res.writeContinue();
+    upstreamRequest(ctx, route);
+  } catch (err) {
+    respondError(ctx, new ProxyError("C2_INTERNAL", (err as Error).message, err));
+  }
+}
+
+// ── phases ───────────────────────────────────────────────────────────────────────────────────────────
+
+function requestFilter(ctx: RequestContext): ProxyError | undefined {
+  const req = ctx.req;
+  ctx.requestId = requestIdOf(req.headers);
+  const target = originForm(req.url ?? "");
+  if (target === undefined) return new ProxyError("C2_BAD_REQUEST", `unsupported request target ${JSON.stringify(req.url)}`);
+  ctx.target = target;
+  const te = req.headers["transfer-encoding"];
+  const cl = req.headers["content-length"];
+  ctx.hasBody = te !== undefined || (cl !== undefined && cl !== "0");
+  const loopLimit = ctx.table.loopLimit;
+  if (passesThrough(req.headers, instanceId) >= loopLimit) {
+    return new ProxyError("C2_LOOP_DETECTED", `passed through ${instanceId} ${loopLimit} times`);
+  }
+  return undefined;
+}
+
+function selectRoute(ctx: RequestContext): Route {
+  const table = ctx.table;
+  const hit = table.routes.matcher.match(
+    new MatchInput({ method: ctx.req.method ?? "GET", target: ctx.target, headers: ctx.req.headers }),
+  );
+  ctx.hit = hit;
+  return hit ? table.bridges[hit.bridge]! : table.cluster;
+}
+
+function upstreamRequest(ctx: RequestContext, route: Route): void {
+  ctx.route = route;
+  const endpoint = pickEndpoint(ctx.table, route);
+  if (!endpoint) return respondError(ctx, new ProxyError("C2_NO_UPSTREAM", `route ${route.name} has no endpoint`));
+  ctx.endpoint = endpoint;
+  const req = ctx.req;
+  const headers = upstreamRequestHeaders(req.rawHeaders, {
+    clientIp: req.socket.remoteAddress ?? "unknown",
+    proto: ctx.table.secure ? "https" : "http",
+    instanceId,
+  });
+  if (!headers) return respondError(ctx, new ProxyError("C2_BAD_REQUEST", "more than one Host header"));
+  ctx.pools.get(endpoint).dispatch(
+    { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody ? req : null },
+    new Exchange(ctx),
+  );
+}
+
+/** undici handler for one upstream exchange: responseStart → responseData* → responseEnd | failToProxy. */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #ctx: RequestContext;
+
+  constructor(ctx: RequestContext) {
+    this.#ctx = ctx;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#ctx.controller = controller;
+    if (this.#ctx.downstreamClosed) controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    const ctx = this.#ctx;
+    if (ctx.downstreamClosed) return controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
+    ctx.responseStarted = true;
+    try {
+      ctx.res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers));
+    } catch (err) {
+      ctx.responseStarted = false;
+      controller.abort(new ProxyError("C2_UPSTREAM_PROTOCOL", `unforwardable response header: ${(err as Error).message}`));
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const res = this.#ctx.res;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once("drain", () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#ctx.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    failToProxy(this.#ctx, err);
+  }
+}
+
+function failToProxy(ctx: RequestContext, err: unknown): void {
+  if (ctx.downstreamClosed) {
+    ctx.error ??= new ProxyError("C2_DOWNSTREAM_ABORTED");
+    return;
+  }
+  const error = classifyUpstreamError(err, ctx.responseStarted);
+  if (!ctx.responseStarted && error.retryable && ctx.route?.fallbackToCluster && !ctx.req.readableDidRead) {
+    ctx.fellBack = true;
+    ctx.error = error;
+    return upstreamRequest(ctx, ctx.table.cluster);
+  }
+  respondError(ctx, error);
+}
+
+/** Send a Carrier2-generated error, or abort the client's response if it has already started. */
+function respondError(ctx: RequestContext, error: ProxyError): void {
+  ctx.error = error;
+  const res = ctx.res;
+  if (res.headersSent || ctx.responseStarted || error.status === 0) {
+    res.destroy(error);
+    return;
+  }
+  const body = `${JSON.stringify({
+    error: error.code,
+    status: error.status,
+    message: error.message,
+    route: ctx.route?.name ?? null,
+    upstream: ctx.endpoint?.address ?? null,
+    port: ctx.table.port,
+    request_id: ctx.requestId,
+  })}\n`;
+  const headers: Record<string, string | number> = {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-carrier2-error": error.code,
+  };
+  if (error.code === "C2_BAD_REQUEST") headers.connection = "close";
+  res.writeHead(error.status, headers);
+  res.end(body);
+}
+
+function logging(ctx: RequestContext): void {
+  const res = ctx.res;
+  if (!res.writableFinished) {
+    ctx.downstreamClosed = true;
+    if (!ctx.error) ctx.error = new ProxyError("C2_DOWNSTREAM_ABORTED");
+    ctx.controller?.abort(ctx.error);
+  }
+  const status = res.headersSent ? res.statusCode : 499;
+  logRequest(ctx, status);
+}
+
+// ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
+
+/** Origin-form target (`/path?query`); absolute-form is reduced to it. Undefined when unusable. */
+function originForm(url: string): string | undefined {
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  if (/^https?:\/\//i.test(url)) {
+    const slash = url.indexOf("/", url.indexOf("//") + 2);
+    return slash < 0 ? "/" : url.slice(slash);
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+/**
+ * Header rewriting between client and upstream (RFC 9110 §7.6): hop-by-hop fields and the fields named
+ * by `Connection` are removed; Host is preserved; X-Forwarded-For/-Proto/-Host are appended; the loop
+ * guard header gets this Carrier2's instance id appended.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+
+/** Carried upstream; lists the Carrier2 instances a request has passed through. */
+export const LOOP_HEADER = "x-carrier2-loop";
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+  "http2-settings",
+]);
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const set = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(",") : value).split(",")) {
+    const t = part.trim().toLowerCase();
+    if (t) set.add(t);
+  }
+  return set;
+}
+
+export interface ForwardedFacts {
+  clientIp: string;
+  proto: "http" | "https";
+  instanceId: string;
+}
+
+/**
+ * Request fields for the upstream, from the client's raw fields (names keep their case, repeated fields
+ * stay separate). Returns undefined when the request is ambiguous (more than one Host: 400).
+ */
+export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedFacts): string[] | undefined {
+  let drop: Set<string> | undefined;
+  let xff: string | undefined;
+  let xfp: string | undefined;
+  let xfh: string | undefined;
+  let loop: string | undefined;
+  let host: string | undefined;
+  let hosts = 0;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    switch (lower) {
+      case "host":
+        hosts++;
+        host = value;
+        out.push(name, value);
+        continue;
+      case "x-forwarded-for":
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      case "x-forwarded-proto":
+        xfp = xfp === undefined ? value : `${xfp}, ${value}`;
+        continue;
+      case "x-forwarded-host":
+        xfh = xfh === undefined ? value : `${xfh}, ${value}`;
+        continue;
+      case LOOP_HEADER:
+        loop = loop === undefined ? value : `${loop}, ${value}`;
+        continue;
+      case "connection":
+        drop = connectionTokens(value);
+        continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    out.push(name, value);
+  }
+  if (hosts > 1) return undefined;
+  if (drop) {
+    for (let i = out.length - 2; i >= 0; i -= 2) {
+      const lower = out[i]!.toLowerCase();
+      if (lower !== "host" && drop.has(lower)) out.splice(i, 2);
+    }
+  }
+  out.push("x-forwarded-for", xff ? `${xff}, ${facts.clientIp}` : facts.clientIp);
+  out.push("x-forwarded-proto", xfp ? `${xfp}, ${facts.proto}` : facts.proto);
+  if (host !== undefined) out.push("x-forwarded-host", xfh ? `${xfh}, ${host}` : host);
+  out.push(LOOP_HEADER, loop ? `${loop}, ${facts.instanceId}` : facts.instanceId);
+  return out;
+}
+
+/** How many times this instance already appears in the loop header. */
+export function passesThrough(headers: IncomingHttpHeaders, instanceId: string): number {
+  const v = headers[LOOP_HEADER];
+  if (!v) return 0;
+  let n = 0;
+  for (const part of (Array.isArray(v) ? v.join(",") : v).split(",")) if (part.trim() === instanceId) n++;
+  return n;
+}
+
+/** Response fields for the client: the upstream's, minus hop-by-hop ones. Flat `[name, value, ...]`. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders): string[] {
+  const drop = connectionTokens(headers.connection);
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const one of v) out.push(name, one);
+    else out.push(name, v);
+  }
+  return out;
+}

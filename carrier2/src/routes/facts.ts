@@ -1,0 +1,99 @@
+/**
+ * Reading request facts the way rules see them. One definition, used by the compiled matcher and the
+ * reference evaluator alike. Parsing that only some rules need (query, cookies, baggage) is done lazily
+ * and at most once per request.
+ */
+import type { RequestFacts } from "./model.ts";
+
+/** A header's value as one string (repeated fields joined with ", " as RFC 9110 §5.3 allows). */
+export function headerValue(facts: RequestFacts, lowerName: string): string | undefined {
+  const v = facts.headers[lowerName];
+  return Array.isArray(v) ? v.join(", ") : v;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function parseQuery(target: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const q = target.indexOf("?");
+  if (q < 0) return out;
+  for (const [name, value] of new URLSearchParams(target.slice(q + 1))) {
+    const list = out.get(name);
+    if (list) list.push(value);
+    else out.set(name, [value]);
+  }
+  return out;
+}
+
+function parseCookies(header: string | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!header) return out;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    const list = out.get(name);
+    if (list) list.push(value);
+    else out.set(name, [value]);
+  }
+  return out;
+}
+
+/** W3C Baggage: `key=value;prop, key2=value2`; values are percent-encoded. */
+function parseBaggage(header: string | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!header) return out;
+  for (const member of header.split(",")) {
+    const semi = member.indexOf(";");
+    const kv = semi < 0 ? member : member.slice(0, semi);
+    const eq = kv.indexOf("=");
+    if (eq < 0) continue;
+    const key = kv.slice(0, eq).trim();
+    const value = safeDecode(kv.slice(eq + 1).trim());
+    const list = out.get(key);
+    if (list) list.push(value);
+    else out.set(key, [value]);
+  }
+  return out;
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** Per-request view with lazily parsed query, cookies and baggage. Create one per request. */
+export class MatchInput {
+  readonly facts: RequestFacts;
+  #query: Map<string, string[]> | undefined;
+  #cookies: Map<string, string[]> | undefined;
+  #baggage: Map<string, string[]> | undefined;
+
+  constructor(facts: RequestFacts) {
+    this.facts = facts;
+  }
+
+  header(lowerName: string): string | undefined {
+    return headerValue(this.facts, lowerName);
+  }
+
+  query(name: string): readonly string[] {
+    this.#query ??= parseQuery(this.facts.target);
+    return this.#query.get(name) ?? NONE;
+  }
+
+  cookie(name: string): readonly string[] {
+    this.#cookies ??= parseCookies(headerValue(this.facts, "cookie"));
+    return this.#cookies.get(name) ?? NONE;
+  }
+
+  baggage(key: string): readonly string[] {
+    this.#baggage ??= parseBaggage(headerValue(this.facts, "baggage"));
+    return this.#baggage.get(key) ?? NONE;
+  }
+}
