@@ -47,6 +47,8 @@ function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: 
 /** A proxy port's server; requests read `state.table` at arrival. */
 export function createProxyServer(port: number, state: PortState, pem: Pem | undefined): Server {
   const server: Server = pem ? createHttpsServer({ ...SERVER_OPTIONS, ...pem }) : createHttpServer(SERVER_OPTIONS);
+  // A client may half-close after sending its request (`printf ... | nc -N`); still answer it.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
   server.on("clientError", (err: Error, socket: Socket) => onClientError(port, err, socket));

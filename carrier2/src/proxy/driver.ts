@@ -81,7 +81,7 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
   ctx.endpoint = endpoint;
   const req = ctx.req;
   const headers = upstreamRequestHeaders(req.rawHeaders, {
-    clientIp: req.socket.remoteAddress ?? "unknown",
+    clientIp: clientIpOf(req),
     proto: ctx.table.secure ? "https" : "http",
     instanceId,
   });
@@ -187,6 +187,12 @@ function logging(ctx: RequestContext): void {
 }
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
+
+/** The client's address, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) shown as IPv4 like other proxies do. */
+function clientIpOf(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? "unknown";
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}
 
 /** Origin-form target (`/path?query`); absolute-form is reduced to it. Undefined when unusable. */
 function originForm(url: string): string | undefined {
