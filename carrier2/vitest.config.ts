@@ -1,11 +1,6 @@
 import { defineConfig } from "vitest/config";
+import { sharedTestConfig } from "../vitest.shared.ts";
 
 export default defineConfig({
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // Tests start real processes and sockets; 2 cores: keep files sequential and predictable.
-    fileParallelism: false,
-  },
+  test: { ...sharedTestConfig, include: ["test/**/*.test.ts"] },
 });

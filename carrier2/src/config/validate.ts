@@ -94,7 +94,9 @@ function checkFile(path: string, file: string, issues: ConfigIssue[]): Buffer | 
 }
 
 function checkProxy(proxy: ProxyConfig, at: string, files: boolean, issues: ConfigIssue[], warnings: ConfigIssue[]): void {
-  proxy.clusterUpstream.forEach((u, i) => checkHostPort(u, `${at}.clusterUpstream[${i}]`, issues));
+  proxy.clusterUpstream.forEach((u, i) => {
+    checkHostPort(u, `${at}.clusterUpstream[${i}]`, issues);
+  });
   if (proxy.clusterUpstream.length === 0) {
     warnings.push({ path: `${at}.clusterUpstream`, message: "empty: requests that match no bridge get 502" });
   }
@@ -183,8 +185,11 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): V
     claim(p.port, `proxy[${i}].port`);
     checkProxy(p, `proxy[${i}]`, files, issues, warnings);
   });
-  config.probes.httpGet.forEach((p, i) => claim(p, `probes.httpGet[${i}]`));
-  config.probes.httpsGet.forEach((p, i) => claim(p, `probes.httpsGet[${i}]`));
+  for (const kind of ["httpGet", "httpsGet"] as const) {
+    config.probes[kind].forEach((p, i) => {
+      claim(p, `probes.${kind}[${i}]`);
+    });
+  }
   if (config.upstreamTls.caFile && files) checkFile("upstreamTls.caFile", config.upstreamTls.caFile, issues);
   if (config.upstreamTls.caFile && !config.upstreamTls.verify) {
     warnings.push({ path: "upstreamTls.caFile", message: "ignored unless upstreamTls.verify is true" });

@@ -38,7 +38,10 @@ export function handleRequest(state: PortState, req: IncomingMessage, res: Serve
   res.on("close", () => logging(ctx));
   try {
     const rejected = requestFilter(ctx);
-    if (rejected) return respondError(ctx, rejected);
+    if (rejected) {
+      respondError(ctx, rejected);
+      return;
+    }
     const route = selectRoute(ctx);
     if (expectContinue) res.writeContinue();
     upstreamRequest(ctx, route);
@@ -77,7 +80,10 @@ function selectRoute(ctx: RequestContext): Route {
 function upstreamRequest(ctx: RequestContext, route: Route): void {
   ctx.route = route;
   const endpoint = pickEndpoint(ctx.table, route);
-  if (!endpoint) return respondError(ctx, new ProxyError("C2_NO_UPSTREAM", `route ${route.name} has no endpoint`));
+  if (!endpoint) {
+    respondError(ctx, new ProxyError("C2_NO_UPSTREAM", `route ${route.name} has no endpoint`));
+    return;
+  }
   ctx.endpoint = endpoint;
   const req = ctx.req;
   const headers = upstreamRequestHeaders(req.rawHeaders, {
@@ -85,7 +91,10 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
     proto: ctx.table.secure ? "https" : "http",
     instanceId,
   });
-  if (!headers) return respondError(ctx, new ProxyError("C2_BAD_REQUEST", "more than one Host header"));
+  if (!headers) {
+    respondError(ctx, new ProxyError("C2_BAD_REQUEST", "more than one Host header"));
+    return;
+  }
   ctx.pools.get(endpoint).dispatch(
     { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody ? req : null },
     new Exchange(ctx),
@@ -107,7 +116,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     const ctx = this.#ctx;
-    if (ctx.downstreamClosed) return controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
+    if (ctx.downstreamClosed) {
+      controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
+      return;
+    }
     ctx.responseStarted = true;
     try {
       ctx.res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers));
@@ -143,7 +155,8 @@ function failToProxy(ctx: RequestContext, err: unknown): void {
   if (!ctx.responseStarted && error.retryable && ctx.route?.fallbackToCluster && !ctx.req.readableDidRead) {
     ctx.fellBack = true;
     ctx.error = error;
-    return upstreamRequest(ctx, ctx.table.cluster);
+    upstreamRequest(ctx, ctx.table.cluster);
+    return;
   }
   respondError(ctx, error);
 }

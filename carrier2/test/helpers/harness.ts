@@ -179,7 +179,13 @@ export async function startCarrier2(config: object | string | undefined, opts: S
     if (found) return Promise.resolve(found);
     return new Promise<LogLine>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line; stderr: ${err}; logs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
-      waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
       exited.then((code) => reject(new Error(`carrier2 exited (${code}) before the log line; stderr: ${err}`)));
     });
   };
