@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TlsFiles } from "../config/index.ts";
 import { log } from "../observability/log.ts";
-import { handleRequest, type PortState } from "../proxy/driver.ts";
+import { handleRequest, handleUpgrade, type PortState } from "../proxy/driver.ts";
 import type { Pem } from "./self-signed.ts";
 
 const SERVER_OPTIONS = {
@@ -51,6 +51,7 @@ export function createProxyServer(port: number, state: PortState, pem: Pem | und
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(state, req, socket, head));
   server.on("clientError", (err: Error, socket: Socket) => onClientError(port, err, socket));
   return server;
 }

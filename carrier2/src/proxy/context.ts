@@ -1,15 +1,19 @@
 /** Per-request state: created once per request by the driver, passed to every phase. Never on sockets. */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Dispatcher } from "undici";
 import type { RouteHit } from "../routes/index.ts";
 import type { Endpoint } from "../upstream/endpoint.ts";
 import type { UpstreamPools } from "../upstream/pools.ts";
+import type { Downstream } from "./downstream.ts";
 import type { ProxyError } from "./errors.ts";
 import type { PortTable, Route } from "./route-table.ts";
 
 export class RequestContext {
   readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  /** The client side: Node's response, or the socket of an upgrade request. */
+  readonly res: Downstream;
+  /** Bytes an upgrading client sent after its request head (forwarded once tunnelled). */
+  readonly head: Buffer | undefined;
   /** The route table generation that decides this request, fixed at arrival. */
   readonly table: PortTable;
   readonly pools: UpstreamPools;
@@ -28,9 +32,10 @@ export class RequestContext {
   downstreamClosed = false;
   error: ProxyError | undefined = undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, table: PortTable, pools: UpstreamPools) {
+  constructor(req: IncomingMessage, res: Downstream, table: PortTable, pools: UpstreamPools, head?: Buffer) {
     this.req = req;
     this.res = res;
+    this.head = head;
     this.table = table;
     this.pools = pools;
     this.startedAt = performance.now();

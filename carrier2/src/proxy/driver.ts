@@ -4,7 +4,7 @@
  *   requestFilter     validate; loop guard                          → 400, 508
  *   selectRoute       rules → bridge or cluster; pick the endpoint   → 502 (no upstream)
  *   upstreamRequest   rewrite headers; dispatch with a streaming body
- *   responseStart     status + filtered headers to the client
+ *   responseStart     status + filtered headers to the client (upgrade: `101` joins the two sockets)
  *   responseData      body chunks, with backpressure both ways
  *   failToProxy       map the failure (→ 502/504, or abort mid-body); `fallback: cluster` retries on the
  *                     cluster when nothing reached the bridge endpoint
@@ -13,6 +13,7 @@
  * Phases never throw into Node: every failure becomes a response or a clean abort.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import { logRequest } from "../observability/access-log.ts";
 import { requestIdOf } from "../observability/request-id.ts";
@@ -20,6 +21,7 @@ import { MatchInput } from "../routes/index.ts";
 import { instanceId } from "../runtime/instance.ts";
 import type { UpstreamPools } from "../upstream/pools.ts";
 import { RequestContext } from "./context.ts";
+import { type Downstream, SocketDownstream } from "./downstream.ts";
 import { classifyUpstreamError, ProxyError } from "./errors.ts";
 import { downstreamResponseHeaders, passesThrough, upstreamRequestHeaders } from "./headers.ts";
 import { type PortTable, pickEndpoint, type Route } from "./route-table.ts";
@@ -34,7 +36,17 @@ export interface PortState {
 
 /** Node `request` / `checkContinue` handler. `expectContinue`: the client waits for `100 Continue`. */
 export function handleRequest(state: PortState, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-  const ctx = new RequestContext(req, res, state.table, state.pools);
+  run(new RequestContext(req, res as ServerResponse & Downstream, state.table, state.pools), expectContinue);
+}
+
+/** Node `upgrade` handler (WebSocket and other `Upgrade:` protocols): same phases, socket downstream. */
+export function handleUpgrade(state: PortState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on("error", () => {}); // errors surface through `close` and the logging phase
+  run(new RequestContext(req, new SocketDownstream(socket), state.table, state.pools, head), false);
+}
+
+function run(ctx: RequestContext, expectContinue: boolean): void {
+  const res = ctx.res;
   res.on("close", () => logging(ctx));
   try {
     const rejected = requestFilter(ctx);
@@ -95,8 +107,9 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
     respondError(ctx, new ProxyError("C2_BAD_REQUEST", "more than one Host header"));
     return;
   }
+  const upgrade = ctx.head ? (req.headers.upgrade ?? "websocket") : null;
   ctx.pools.get(endpoint).dispatch(
-    { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody ? req : null },
+    { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody && !upgrade ? req : null, upgrade },
     new Exchange(ctx),
   );
 }
@@ -112,6 +125,18 @@ class Exchange implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#ctx.controller = controller;
     if (this.#ctx.downstreamClosed) controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
+  }
+
+  /** The upstream switched protocols (WebSocket): tunnel the two sockets. */
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    const ctx = this.#ctx;
+    ctx.responseStarted = true;
+    const out: string[] = [];
+    for (const [name, v] of Object.entries(headers)) {
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [v]) out.push(name, one);
+    }
+    (ctx.res as SocketDownstream).tunnel(statusCode, out, socket, ctx.head ?? Buffer.alloc(0));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -184,7 +209,7 @@ function respondError(ctx: RequestContext, error: ProxyError): void {
     "x-carrier2-error": error.code,
   };
   if (error.code === "C2_BAD_REQUEST") headers.connection = "close";
-  res.writeHead(error.status, headers);
+  res.writeHead(error.status, undefined, headers);
   res.end(body);
 }
 

@@ -20,6 +20,7 @@ export const PROXY_ERRORS = {
   C2_NO_UPSTREAM: { status: 502, source: "internal", retryable: false, message: "no upstream configured for this route" },
   C2_UPSTREAM_CONNECT: { status: 502, source: "upstream", retryable: true, message: "could not connect to the upstream" },
   C2_UPSTREAM_CONNECT_TIMEOUT: { status: 504, source: "upstream", retryable: true, message: "connecting to the upstream timed out" },
+  C2_UPSTREAM_TLS: { status: 502, source: "upstream", retryable: true, message: "TLS with the upstream failed" },
   C2_UPSTREAM_TIMEOUT: { status: 504, source: "upstream", retryable: false, message: "the upstream did not answer in time" },
   C2_UPSTREAM_RESET: { status: 502, source: "upstream", retryable: false, message: "the upstream closed the connection" },
   C2_UPSTREAM_PROTOCOL: { status: 502, source: "upstream", retryable: false, message: "the upstream sent an invalid response" },
@@ -49,6 +50,17 @@ export class ProxyError extends Error {
 
 const CONNECT_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
 
+const TLS_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "EPROTO",
+]);
+
 /** Map an undici/socket error to a ProxyError. */
 export function classifyUpstreamError(err: unknown, responseStarted: boolean): ProxyError {
   if (err instanceof ProxyError) return err;
@@ -56,6 +68,7 @@ export function classifyUpstreamError(err: unknown, responseStarted: boolean): P
   const code = e?.code ?? "";
   const detail = code ? `${code}${e.message ? ` (${e.message})` : ""}` : e?.message;
   if (CONNECT_CODES.has(code)) return new ProxyError("C2_UPSTREAM_CONNECT", detail, err);
+  if (TLS_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) return new ProxyError("C2_UPSTREAM_TLS", detail, err);
   if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT") return new ProxyError("C2_UPSTREAM_CONNECT_TIMEOUT", detail, err);
   if (code === "UND_ERR_HEADERS_TIMEOUT") return new ProxyError("C2_UPSTREAM_TIMEOUT", detail, err);
   if (code === "UND_ERR_BODY_TIMEOUT") return new ProxyError("C2_UPSTREAM_BODY_TIMEOUT", detail, err);

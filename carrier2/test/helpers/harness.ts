@@ -38,7 +38,7 @@ export interface TlsFiles {
 
 /** A generated certificate written to a temp dir (never committed). */
 export async function certFiles(name = "localhost"): Promise<TlsFiles> {
-  const pem = await selfSignedCertificate(name);
+  const pem = await selfSignedCertificate(name, [name, "localhost", "127.0.0.1"]);
   const dir = await tempDir();
   const certificate = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
@@ -139,6 +139,8 @@ export async function startCarrier2(config: object | string | undefined, opts: S
     args.push("-c", configFile);
   }
   args.push(...(opts.args ?? []));
+  // Several Carrier2 processes run at once in tests: never the fixed default admin port.
+  if (!args.includes("--admin")) args.push("--admin", "127.0.0.1:0");
   const child = spawn(process.execPath, args, {
     env: { ...process.env, CARRIER2_LOG_LEVEL: "debug", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
