@@ -39,6 +39,7 @@ function raw(port: number, data: string, until?: RegExp): Promise<string> {
 const BIG_DOWNLOAD = randomBytes(20 * 1024 * 1024);
 const BIG_DOWNLOAD_SHA = createHash("sha256").update(BIG_DOWNLOAD).digest("hex");
 
+let firehoseWritten = 0;
 let cluster: Upstream;
 let alice: Upstream;
 let bob: Upstream;
@@ -66,6 +67,19 @@ beforeAll(async () => {
         while (offset < BIG_DOWNLOAD.length) {
           const chunk = BIG_DOWNLOAD.subarray(offset, offset + 65_536);
           offset += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      pump();
+    } else if (url.startsWith("/firehose")) {
+      // Writes 64 MB as fast as the connection takes it; records how much got written.
+      res.writeHead(200, { "x-served-by": self.name });
+      const chunk = Buffer.alloc(256 * 1024, 3);
+      firehoseWritten = 0;
+      const pump = () => {
+        while (firehoseWritten < 64 * 1024 * 1024) {
+          firehoseWritten += chunk.length;
           if (!res.write(chunk)) return void res.once("drain", pump);
         }
         res.end();
@@ -302,6 +316,20 @@ describe("bodies stream both ways", () => {
     }
     expect(bytes).toBe(BIG_DOWNLOAD.length);
     expect(hash.digest("hex")).toBe(BIG_DOWNLOAD_SHA);
+  });
+});
+
+describe("backpressure", () => {
+  it("slows the upstream down to the client's pace instead of buffering the response", async () => {
+    const res = await request(`${base}/firehose`, { headers: { "x-gefyra": "special" } });
+    expect(res.statusCode).toBe(200);
+    // The client reads nothing for a while: socket buffers fill, and the upstream must stall.
+    await new Promise((r) => setTimeout(r, 1500));
+    const stalledAt = firehoseWritten;
+    expect(stalledAt).toBeLessThan(32 * 1024 * 1024);
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    expect(bytes).toBe(64 * 1024 * 1024);
   });
 });
 
