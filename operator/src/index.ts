@@ -1,1 +1,2 @@
-export {};
+export * from "./crds.ts";
+export { type Operator, type OperatorOptions, startOperator } from "./operator.ts";

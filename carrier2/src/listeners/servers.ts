@@ -1,5 +1,6 @@
 /**
- * Listening sockets: proxy ports (HTTP, or HTTPS when the port has `tls`) and probe ports. Every socket
+ * Listening sockets: proxy ports (HTTP/1.1 + HTTP/2, over TLS when the port has `tls`; see
+ * `protocols.ts`) and probe ports. Every socket
  * is bound with SO_REUSEPORT and `exclusive`, so workers each bind their own and the kernel spreads
  * connections, and a port can be re-bound (HTTP ↔ HTTPS) before the old socket closes.
  */
@@ -10,6 +11,7 @@ import type { Socket } from "node:net";
 import type { TlsFiles } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import { handleRequest, handleUpgrade, type PortState } from "../proxy/driver.ts";
+import { createMultiProtocolServer } from "./protocols.ts";
 import type { Pem } from "./self-signed.ts";
 
 const SERVER_OPTIONS = {
@@ -44,16 +46,16 @@ function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: 
   );
 }
 
-/** A proxy port's server; requests read `state.table` at arrival. */
+/** A proxy port's server (HTTP/1.1, HTTP/2, WebSocket); requests read `state.table` at arrival. */
 export function createProxyServer(port: number, state: PortState, pem: Pem | undefined): Server {
-  const server: Server = pem ? createHttpsServer({ ...SERVER_OPTIONS, ...pem }) : createHttpServer(SERVER_OPTIONS);
-  // A client may half-close after sending its request (`printf ... | nc -N`); still answer it.
-  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
-  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
-  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(state, req, socket, head));
-  server.on("clientError", (err: Error, socket: Socket) => onClientError(port, err, socket));
-  return server;
+  return createMultiProtocolServer(pem, SERVER_OPTIONS, {
+    attach(server) {
+      server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
+      server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
+      server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(state, req, socket, head));
+      server.on("clientError", (err: Error, socket: Socket) => onClientError(port, err, socket));
+    },
+  });
 }
 
 /** A kubelet probe port: 200 to everything. */

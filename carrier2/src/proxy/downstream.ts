@@ -15,6 +15,8 @@ export interface Downstream {
   writeHead(status: number, message: string | undefined, headers: string[] | Record<string, string | number>): unknown;
   writeContinue(): void;
   write(chunk: Buffer): boolean;
+  /** HTTP/1.1 chunked and HTTP/2 responses carry trailers. */
+  addTrailers?(trailers: Record<string, string>): void;
   end(body?: string): unknown;
   destroy(err?: Error): unknown;
   on(event: "close", listener: () => void): unknown;

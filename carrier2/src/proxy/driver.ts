@@ -13,8 +13,10 @@
  * Phases never throw into Node: every failure becomes a response or a clean abort.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
+import { sessionClientIp } from "../listeners/protocols.ts";
 import { logRequest } from "../observability/access-log.ts";
 import { requestIdOf } from "../observability/request-id.ts";
 import { MatchInput } from "../routes/index.ts";
@@ -70,9 +72,13 @@ function requestFilter(ctx: RequestContext): ProxyError | undefined {
   const target = originForm(req.url ?? "");
   if (target === undefined) return new ProxyError("C2_BAD_REQUEST", `unsupported request target ${JSON.stringify(req.url)}`);
   ctx.target = target;
-  const te = req.headers["transfer-encoding"];
-  const cl = req.headers["content-length"];
-  ctx.hasBody = te !== undefined || (cl !== undefined && cl !== "0");
+  if (req.httpVersionMajor === 2) {
+    ctx.hasBody = !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  } else {
+    const te = req.headers["transfer-encoding"];
+    const cl = req.headers["content-length"];
+    ctx.hasBody = te !== undefined || (cl !== undefined && cl !== "0");
+  }
   const loopLimit = ctx.table.loopLimit;
   if (passesThrough(req.headers, instanceId) >= loopLimit) {
     return new ProxyError("C2_LOOP_DETECTED", `passed through ${instanceId} ${loopLimit} times`);
@@ -98,17 +104,19 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
   }
   ctx.endpoint = endpoint;
   const req = ctx.req;
+  const h2 = upstreamSpeaksH2(ctx, endpoint.tls);
   const headers = upstreamRequestHeaders(req.rawHeaders, {
     clientIp: clientIpOf(req),
     proto: ctx.table.secure ? "https" : "http",
     instanceId,
+    upstreamH2: h2,
   });
   if (!headers) {
     respondError(ctx, new ProxyError("C2_BAD_REQUEST", "more than one Host header"));
     return;
   }
   const upgrade = ctx.head ? (req.headers.upgrade ?? "websocket") : null;
-  ctx.pools.get(endpoint).dispatch(
+  ctx.pools.get(endpoint, h2).dispatch(
     { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody && !upgrade ? req : null, upgrade },
     new Exchange(ctx),
   );
@@ -117,6 +125,8 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
 /** undici handler for one upstream exchange: responseStart → responseData* → responseEnd | failToProxy. */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #ctx: RequestContext;
+  /** A gRPC "trailers-only" response held back to be sent as one HEADERS frame ending the stream. */
+  #trailersOnly: { status: number; headers: string[] } | undefined;
 
   constructor(ctx: RequestContext) {
     this.#ctx = ctx;
@@ -147,7 +157,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     ctx.responseStarted = true;
     try {
-      ctx.res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers));
+      const h2 = ctx.req.httpVersionMajor === 2;
+      const out = downstreamResponseHeaders(headers);
+      if (h2 && headers["grpc-status"] !== undefined) {
+        // gRPC clients need a trailers-only response to end with its HEADERS frame.
+        this.#trailersOnly = { status: statusCode, headers: out };
+        return;
+      }
+      // HTTP/2 has no reason phrase.
+      ctx.res.writeHead(statusCode, h2 ? undefined : statusMessage || undefined, out);
     } catch (err) {
       ctx.responseStarted = false;
       controller.abort(new ProxyError("C2_UPSTREAM_PROTOCOL", `unforwardable response header: ${(err as Error).message}`));
@@ -156,14 +174,31 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const res = this.#ctx.res;
+    if (this.#trailersOnly) {
+      res.writeHead(this.#trailersOnly.status, undefined, this.#trailersOnly.headers);
+      this.#trailersOnly = undefined;
+    }
     if (!res.write(chunk)) {
       controller.pause();
       res.once("drain", () => controller.resume());
     }
   }
 
-  onResponseEnd(): void {
-    this.#ctx.res.end();
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    const res = this.#ctx.res;
+    if (this.#trailersOnly) {
+      const { status, headers } = this.#trailersOnly;
+      const frame: OutgoingHttpHeaders = { ":status": status };
+      for (let i = 0; i < headers.length; i += 2) frame[headers[i]!] = headers[i + 1];
+      (res as unknown as Http2ServerResponse).stream.respond(frame, { endStream: true });
+      return;
+    }
+    // Trailers (gRPC's status lives there) go on when the client's protocol can carry them.
+    for (const _ in trailers) {
+      res.addTrailers?.(trailers as Record<string, string>);
+      break;
+    }
+    res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -226,9 +261,20 @@ function logging(ctx: RequestContext): void {
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * HTTP/2 toward the upstream? Only for HTTP/2 clients: over TLS ALPN then picks what the upstream
+ * speaks; in plaintext, h2c (prior knowledge) when the client came with h2c too, or for gRPC.
+ */
+function upstreamSpeaksH2(ctx: RequestContext, upstreamTls: boolean): boolean {
+  if (ctx.req.httpVersionMajor !== 2) return false;
+  if (upstreamTls || !ctx.table.secure) return true;
+  return (ctx.req.headers["content-type"] ?? "").startsWith("application/grpc");
+}
+
 /** The client's address, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) shown as IPv4 like other proxies do. */
 function clientIpOf(req: IncomingMessage): string {
-  const ip = req.socket.remoteAddress ?? "unknown";
+  const session = req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream.session : undefined;
+  const ip = (session && sessionClientIp.get(session)) ?? req.socket.remoteAddress ?? "unknown";
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }
 

@@ -34,11 +34,14 @@ export interface ForwardedFacts {
   clientIp: string;
   proto: "http" | "https";
   instanceId: string;
+  /** The upstream exchange is HTTP/2: keep `te: trailers` (gRPC needs it). */
+  upstreamH2: boolean;
 }
 
 /**
  * Request fields for the upstream, from the client's raw fields (names keep their case, repeated fields
- * stay separate). Returns undefined when the request is ambiguous (more than one Host: 400).
+ * stay separate). HTTP/2 pseudo-fields are dropped, `:authority` becoming Host when there is none.
+ * Returns undefined when the request is ambiguous (more than one Host: 400).
  */
 export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedFacts): string[] | undefined {
   let drop: Set<string> | undefined;
@@ -48,10 +51,15 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedF
   let loop: string | undefined;
   let host: string | undefined;
   let hosts = 0;
+  let authority: string | undefined;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ":authority") authority = value;
+      continue;
+    }
     const lower = name.toLowerCase();
     switch (lower) {
       case "host":
@@ -74,11 +82,18 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedF
       case "connection":
         drop = connectionTokens(value);
         continue;
+      case "te":
+        if (facts.upstreamH2 && value.trim().toLowerCase() === "trailers") out.push(name, value);
+        continue;
     }
     if (HOP_BY_HOP.has(lower)) continue;
     out.push(name, value);
   }
   if (hosts > 1) return undefined;
+  if (host === undefined && authority !== undefined) {
+    host = authority;
+    out.push("host", authority);
+  }
   if (drop) {
     for (let i = out.length - 2; i >= 0; i -= 2) {
       const lower = out[i]!.toLowerCase();

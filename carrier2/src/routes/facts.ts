@@ -8,7 +8,9 @@ import type { RequestFacts } from "./model.ts";
 /** A header's value as one string (repeated fields joined with ", " as RFC 9110 §5.3 allows). */
 export function headerValue(facts: RequestFacts, lowerName: string): string | undefined {
   const v = facts.headers[lowerName];
-  return Array.isArray(v) ? v.join(", ") : v;
+  if (typeof v === "string") return v;
+  // Not `v ?? undefined`: a plain-object header map answers `constructor` or `__proto__` from its prototype.
+  return Array.isArray(v) ? v.join(", ") : undefined;
 }
 
 function safeDecode(s: string): string {

@@ -8,3 +8,12 @@ export { evaluateReference } from "./reference.ts";
 export { MAX_RULES_PER_BRIDGE, orderOf, precedes } from "./precedence.ts";
 export { compileLinearRegex, RegexSyntaxError } from "./regex.ts";
 export { bridgeNamePattern, bridgeSchema, hostPortSchema, matchItemSchema, ruleSchema, rulesSchema } from "./schema.ts";
+export {
+  analyzeConditions,
+  analyzeConfig,
+  analyzeRoutes,
+  type ExampleRequest,
+  type Finding,
+  type FindingKind,
+  type PortFinding,
+} from "./analyze.ts";

@@ -9,10 +9,12 @@
  */
 import type { Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import type { Carrier2Config, ProxyConfig } from "../config/index.ts";
 import { createProbeServer, createProxyServer, drainAndClose, listen, readTls } from "../listeners/servers.ts";
 import { type Pem, selfSignedCertificate } from "../listeners/self-signed.ts";
 import { log } from "../observability/log.ts";
+import { connectionClosed, connectionOpened } from "../observability/metrics.ts";
 import type { PortState } from "../proxy/driver.ts";
 import { buildPortTable, endpointKeys, type PortTable } from "../proxy/route-table.ts";
 import { UpstreamPools } from "../upstream/pools.ts";
@@ -34,6 +36,18 @@ interface PortPlan {
   pem?: Pem;
   /** A freshly bound listener (new port, or a kind change on an existing port). */
   fresh?: Listener;
+}
+
+/** A port could not be bound (in use, not permitted): the whole update fails with this. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  readonly port: number;
+
+  constructor(port: number, cause: unknown) {
+    const e = cause as NodeJS.ErrnoException;
+    super(`cannot listen on port ${port}: ${e.code ?? e.message}`, { cause });
+    this.port = port;
+  }
 }
 
 export interface Prepared {
@@ -137,14 +151,18 @@ export class DataPlane {
     if (plan.table) {
       state = { table: plan.table, pools: this.pools };
       server = createProxyServer(plan.port, state, plan.pem);
+      const port = plan.port;
+      server.on("connection", (socket: Socket) => {
+        connectionOpened(port);
+        socket.once("close", () => connectionClosed(port));
+      });
     } else {
       server = createProbeServer(plan.pem);
     }
     try {
       await listen(server, plan.port);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(`cannot listen on port ${plan.port}: ${e.code ?? e.message}`, { cause: err });
+      throw new ListenError(plan.port, err);
     }
     log.debug({ port: plan.port, kind: plan.kind }, "listening");
     return { port: plan.port, kind: plan.kind, server, ...(state ? { state } : {}) };

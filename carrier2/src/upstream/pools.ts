@@ -46,9 +46,13 @@ export class UpstreamPools {
     this.#ca = next.verify && next.caFile ? readFileSync(next.caFile) : undefined;
   }
 
-  /** The pool for an endpoint under the current settings (created on first use). */
-  get(endpoint: Endpoint): Pool {
-    const entry = this.#pools.get(endpoint.key);
+  /**
+   * The pool for an endpoint under the current settings (created on first use). `h2`: speak HTTP/2 —
+   * negotiated by ALPN over TLS, prior knowledge (h2c) in plaintext.
+   */
+  get(endpoint: Endpoint, h2 = false): Pool {
+    const key = h2 ? `${endpoint.key}|h2` : endpoint.key;
+    const entry = this.#pools.get(key);
     if (entry && entry.settingsId === this.#settingsId) return entry.pool;
     if (entry) this.#retireOne(entry.pool, this.#settings!.drainMs);
     {
@@ -60,11 +64,12 @@ export class UpstreamPools {
         headersTimeout: s.headersMs,
         bodyTimeout: s.bodyIdleMs,
         keepAliveTimeout: 4_000,
+        ...(h2 ? { allowH2: true, useH2c: !endpoint.tls } : {}),
         connect: endpoint.tls
           ? { rejectUnauthorized: s.verify, ...(this.#ca ? { ca: this.#ca } : {}), ...(endpoint.servername ? { servername: endpoint.servername } : {}) }
           : {},
       });
-      this.#pools.set(endpoint.key, { pool, settingsId: this.#settingsId });
+      this.#pools.set(key, { pool, settingsId: this.#settingsId });
       return pool;
     }
   }
@@ -78,7 +83,8 @@ export class UpstreamPools {
   /** Close pools not in `keep` (endpoint keys) after `drainMs`, letting in-flight requests finish. */
   retire(keep: ReadonlySet<string>, drainMs: number): void {
     for (const [key, entry] of this.#pools) {
-      if (keep.has(key) && entry.settingsId === this.#settingsId) continue;
+      const endpointKey = key.endsWith("|h2") ? key.slice(0, -3) : key;
+      if (keep.has(endpointKey) && entry.settingsId === this.#settingsId) continue;
       this.#pools.delete(key);
       this.#retireOne(entry.pool, drainMs);
     }
