@@ -131,6 +131,7 @@ beforeAll(async () => {
         "offline-fallback": { endpoint: `127.0.0.1:${deadPort}`, fallback: "cluster", rules: [headerRule("offline-fallback")] },
         slow: { endpoint: hanging.address, rules: [headerRule("slow")] },
         looper: { endpoint: forwarder.address, rules: [headerRule("looper")] },
+        cafe: { endpoint: special.address, rules: [headerRule("café")] },
       }),
     ],
   });
@@ -175,6 +176,27 @@ describe("routing, per request", () => {
   it("matches path rules against path and query (regex on the query)", async () => {
     expect(await servedBy("/p?x-gefyra=michael")).toBe("bob");
     expect(await servedBy("/p?x-gefyra=mike")).toBe("cluster");
+  });
+});
+
+describe("non-ASCII header values", () => {
+  it("matches UTF-8 header values against rules and forwards their bytes unchanged (Gefyra panics here)", async () => {
+    const utf8 = await raw(port, "GET /na HTTP/1.1\r\nHost: a\r\nx-gefyra: café\r\nConnection: close\r\n\r\n");
+    expect(utf8).toContain("x-served-by: special");
+    const seen = special.seen.at(-1)!;
+    expect(Buffer.from(seen.headers["x-gefyra"] as string, "latin1").toString("utf8")).toBe("café");
+    // A lone latin1 byte is not valid UTF-8: no match, no crash.
+    const latin1 = await new Promise<string>((resolve, reject) => {
+      const sock = connect(port, "127.0.0.1");
+      let got = "";
+      sock.on("data", (d: Buffer) => {
+        got += d.toString("latin1");
+      });
+      sock.on("close", () => resolve(got));
+      sock.on("error", reject);
+      sock.end(Buffer.concat([Buffer.from("GET /na2 HTTP/1.1\r\nHost: a\r\nx-gefyra: caf"), Buffer.from([0xe9]), Buffer.from("\r\nConnection: close\r\n\r\n")]));
+    });
+    expect(latin1).toContain("x-served-by: cluster");
   });
 });
 

@@ -49,7 +49,9 @@ export function registerExplainRoutes(app: FastifyInstance, { store }: AdminCont
       cache.sets.set(port, routes);
     }
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.body.headers ?? {})) headers[k.toLowerCase()] = v;
+    // As on the wire: Node hands request header bytes over as latin1 strings (see routes/facts.ts).
+    const wire = (x: string) => Buffer.from(x, "utf8").toString("latin1");
+    for (const [k, v] of Object.entries(req.body.headers ?? {})) headers[k.toLowerCase()] = Array.isArray(v) ? v.map(wire) : wire(v);
     const hit = evaluateReference(routes.conditions, new MatchInput({ method, target: path, headers }));
     if (!hit) {
       return { generation, port, method, path, route: "cluster", kind: "cluster", rule: null, match: null, upstreams: proxy.clusterUpstream };

@@ -100,6 +100,7 @@ export interface RequestFacts {
   method: string;
   /** Request target: path and query, raw (origin-form). */
   target: string;
+  /** Values as Node delivers them: each byte one latin1 character (matching reads non-ASCII as UTF-8). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
