@@ -45,6 +45,7 @@ export const configSchema = {
         required: ["port"],
         properties: {
           port,
+          protocol: { enum: ["http", "tcp"] },
           tls: {
             type: "object",
             additionalProperties: false,

@@ -11,6 +11,11 @@ export interface TlsFiles {
 
 export interface ProxyConfig {
   port: number;
+  /**
+   * `http` (default): HTTP/1.1, HTTP/2, gRPC and WebSocket, routed per request. `tcp`: any other protocol;
+   * every connection goes to `clusterUpstream` (round-robin), bytes copied both ways untouched.
+   */
+  protocol?: "http" | "tcp";
   tls?: TlsFiles;
   /** Shadow ("cluster") upstreams, `host:port`, round-robin. */
   clusterUpstream: string[];

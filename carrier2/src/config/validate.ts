@@ -103,6 +103,12 @@ function checkProxy(proxy: ProxyConfig, at: string, files: boolean, issues: Conf
   for (const [name, bridge] of Object.entries(proxy.bridges)) {
     checkHostPort(bridge.endpoint, `${at}.bridges.${name}.endpoint`, issues);
   }
+  if (proxy.protocol === "tcp") {
+    if (Object.keys(proxy.bridges).length > 0) {
+      issues.push({ path: `${at}.bridges`, message: "a tcp port sends every connection to clusterUpstream; bridges need protocol http" });
+    }
+    if (proxy.tls) issues.push({ path: `${at}.tls`, message: "TLS termination needs protocol http (a tcp port passes TLS through untouched)" });
+  }
   const compiled = compileRouteSet(proxy.bridges, `${at}.bridges`);
   if (compiled.issues) issues.push(...compiled.issues);
   if (proxy.tls && files) {

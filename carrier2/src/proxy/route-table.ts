@@ -27,11 +27,13 @@ export interface PortTable {
   cluster: Route;
   /** A request that already passed this instance this many times gets 508. */
   loopLimit: number;
+  /** Connect timeout toward upstreams (used directly by tcp ports; HTTP pools have their own). */
+  connectMs: number;
   /** Round-robin cursor over the cluster endpoints. */
   cursor: { next: number };
 }
 
-export function buildPortTable(proxy: ProxyConfig, generation: number, loopLimit: number): PortTable {
+export function buildPortTable(proxy: ProxyConfig, generation: number, limits: { loopLimit: number; connectMs: number }): PortTable {
   const compiled = compileRouteSet(proxy.bridges, `port ${proxy.port} bridges`);
   if (compiled.issues) {
     // Configurations are validated before they reach here; this is a bug, not bad input.
@@ -57,7 +59,7 @@ export function buildPortTable(proxy: ProxyConfig, generation: number, loopLimit
     endpoints: proxy.clusterUpstream.map((u) => parseEndpoint(u, clusterTls, sni)),
     fallbackToCluster: false,
   };
-  return { port: proxy.port, generation, secure, routes: compiled.routes, bridges, cluster, loopLimit, cursor: { next: 0 } };
+  return { port: proxy.port, generation, secure, routes: compiled.routes, bridges, cluster, ...limits, cursor: { next: 0 } };
 }
 
 /** The endpoint to use for a route now (round-robin for the cluster). */

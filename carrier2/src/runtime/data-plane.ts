@@ -12,6 +12,7 @@ import type { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Carrier2Config, ProxyConfig } from "../config/index.ts";
 import { createProbeServer, createProxyServer, drainAndClose, listen, readTls } from "../listeners/servers.ts";
+import { createTcpServer } from "../listeners/tcp.ts";
 import { type Pem, selfSignedCertificate } from "../listeners/self-signed.ts";
 import { log } from "../observability/log.ts";
 import { connectionClosed, connectionOpened } from "../observability/metrics.ts";
@@ -19,7 +20,7 @@ import type { PortState } from "../proxy/driver.ts";
 import { buildPortTable, endpointKeys, type PortTable } from "../proxy/route-table.ts";
 import { UpstreamPools } from "../upstream/pools.ts";
 
-type ListenerKind = "http" | "https" | "probe-http" | "probe-https";
+type ListenerKind = "http" | "https" | "tcp" | "probe-http" | "probe-https";
 
 interface Listener {
   port: number;
@@ -83,7 +84,7 @@ export class DataPlane {
   async prepare(config: Carrier2Config, generation: number): Promise<Prepared> {
     const plans: PortPlan[] = [];
     try {
-      for (const proxy of config.proxy) plans.push(this.#planProxy(proxy, generation, config.loopLimit));
+      for (const proxy of config.proxy) plans.push(this.#planProxy(proxy, generation, config));
       for (const port of config.probes.httpGet) plans.push({ port, kind: "probe-http" });
       for (const port of config.probes.httpsGet) plans.push({ port, kind: "probe-https", pem: await this.#probeCertificate() });
       for (const plan of plans) {
@@ -139,8 +140,9 @@ export class DataPlane {
     await this.pools.closeAll();
   }
 
-  #planProxy(proxy: ProxyConfig, generation: number, loopLimit: number): PortPlan {
-    const table = buildPortTable(proxy, generation, loopLimit);
+  #planProxy(proxy: ProxyConfig, generation: number, config: Carrier2Config): PortPlan {
+    const table = buildPortTable(proxy, generation, { loopLimit: config.loopLimit, connectMs: config.timeouts.connectMs });
+    if (proxy.protocol === "tcp") return { port: proxy.port, kind: "tcp", table };
     if (!proxy.tls) return { port: proxy.port, kind: "http", table };
     return { port: proxy.port, kind: "https", table, pem: readTls(proxy.tls) };
   }
@@ -150,7 +152,7 @@ export class DataPlane {
     let state: PortState | undefined;
     if (plan.table) {
       state = { table: plan.table, pools: this.pools };
-      server = createProxyServer(plan.port, state, plan.pem);
+      server = plan.kind === "tcp" ? createTcpServer(plan.port, state) : createProxyServer(plan.port, state, plan.pem);
       const port = plan.port;
       server.on("connection", (socket: Socket) => {
         connectionOpened(port);
