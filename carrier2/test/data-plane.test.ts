@@ -85,6 +85,12 @@ beforeAll(async () => {
         res.end();
       };
       pump();
+    } else if (url.startsWith("/early-hints")) {
+      res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+      setTimeout(() => {
+        res.writeHead(200, { "x-served-by": self.name });
+        res.end("final");
+      }, 20);
     } else if (url.startsWith("/status/")) {
       const code = Number(url.slice(8));
       res.writeHead(code, { "x-served-by": self.name, etag: '"v1"', ...(code === 200 ? { "content-length": "1234" } : {}) });
@@ -243,6 +249,15 @@ describe("transparency", () => {
     expect(hop.headers["keep-alive"]).not.toBe("timeout=5"); // Carrier2's own keep-alive, not the upstream's
   });
 
+  it("drops the fields named by every Connection header, not just the last", async () => {
+    await raw(port, "GET /conn HTTP/1.1\r\nHost: a\r\nx-gefyra: special\r\nConnection: x-secret\r\nConnection: keep-alive\r\nConnection: x-other\r\nx-secret: leaked\r\nx-other: 1\r\nx-kept: 1\r\nConnection: close\r\n\r\n");
+    const seen = special.seen.at(-1)!;
+    expect(seen.url).toBe("/conn");
+    expect(seen.headers["x-secret"]).toBeUndefined();
+    expect(seen.headers["x-other"]).toBeUndefined();
+    expect(seen.headers["x-kept"]).toBe("1");
+  });
+
   it("handles HEAD, 204 and 304 without breaking the connection's framing", async () => {
     const client = new Client(base, { pipelining: 1 });
     const h = { "x-gefyra": "special" };
@@ -338,6 +353,43 @@ describe("bodies stream both ways", () => {
     }
     expect(bytes).toBe(BIG_DOWNLOAD.length);
     expect(hash.digest("hex")).toBe(BIG_DOWNLOAD_SHA);
+  });
+});
+
+describe("informational responses", () => {
+  it("passes 103 Early Hints on and then the final response", async () => {
+    const reply = await raw(port, "GET /early-hints HTTP/1.1\r\nHost: a\r\nx-gefyra: special\r\nConnection: close\r\n\r\n");
+    expect(reply).toMatch(/^HTTP\/1\.1 103 Early Hints\r\n[Ll]ink: <\/style\.css>; rel=preload; as=style\r\n/);
+    expect(reply).toMatch(/HTTP\/1\.1 200 OK[\s\S]*\r\nfinal\r\n/);
+  });
+});
+
+describe("slow clients", () => {
+  it("disconnects clients that send nothing, too little to tell the protocol, or a partial head", async () => {
+    const p = await freePort();
+    const slow = await startCarrier2({ version: 1, timeouts: { clientHeadersMs: 800 }, proxy: [proxyPort(p, [cluster.address])] });
+    try {
+      const outcomes = await Promise.all(
+        ["", "P", "GET / HTTP/1.1\r\nHost: a\r\n"].map(
+          (sent) =>
+            new Promise<string>((resolve) => {
+              const sock = connect(p, "127.0.0.1", () => sent && sock.write(sent));
+              let got = "";
+              sock.on("data", (d: Buffer) => {
+                got += d.toString("latin1");
+              });
+              sock.on("error", () => {});
+              sock.on("close", () => resolve(got.split("\r\n")[0] ?? ""));
+              setTimeout(() => resolve("still open"), 10_000).unref();
+            }),
+        ),
+      );
+      expect(outcomes[0]).not.toBe("still open");
+      expect(outcomes[1]).not.toBe("still open");
+      expect(outcomes[2]).toBe("HTTP/1.1 408 Request Timeout");
+    } finally {
+      await slow.stop();
+    }
   });
 });
 

@@ -1,6 +1,5 @@
 /** HTTP/2 (h2 over TLS via ALPN, h2c with prior knowledge) and gRPC through Carrier2. */
-import { connect, createServer as createH2Server, type Http2Server } from "node:http2";
-import type { AddressInfo } from "node:net";
+import { connect } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Carrier2, certFiles, freePort, get, headerRule, proxyPort, startCarrier2, startUpstream, type TlsFiles, type Upstream } from "./helpers/harness.ts";
@@ -36,13 +35,12 @@ async function grpcServer(name: string): Promise<{ server: grpc.Server; address:
   return { server, address: `127.0.0.1:${port}` };
 }
 
-async function h2cUpstream(name: string): Promise<{ server: Http2Server; address: string }> {
-  const server = createH2Server((req, res) => {
-    res.writeHead(200, { "x-served-by": name, "x-http-version": req.httpVersion, "x-seen-host": String(req.headers.host ?? req.headers[":authority"]) });
+/** An HTTP/1.1-only upstream that reports the protocol version and Host it saw. */
+function versionReporter(name: string): Promise<Upstream> {
+  return startUpstream(name, (req, res) => {
+    res.writeHead(200, { "x-served-by": name, "x-http-version": req.httpVersion, "x-seen-host": String(req.headers.host) });
     res.end(`${name}\n`);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 function h2get(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -78,14 +76,14 @@ beforeAll(async () => {
   tls = await certFiles("localhost");
   const grpcCluster = await grpcServer("grpc-cluster");
   const grpcAlice = await grpcServer("grpc-alice");
-  const h2cAlice = await h2cUpstream("h2c-alice");
+  const h1Alice = await versionReporter("h1-alice");
   const h1Bob = await startUpstream("h1-bob");
   const httpsBob: Upstream = await startUpstream("https-bob", undefined, tls.pem);
   const httpsCluster: Upstream = await startUpstream("https-cluster", undefined, tls.pem);
   closers.push(
     () => grpcCluster.server.forceShutdown(),
     () => grpcAlice.server.forceShutdown(),
-    () => h2cAlice.server.close(),
+    () => h1Alice.close(),
     () => h1Bob.close(),
     () => httpsBob.close(),
     () => httpsCluster.close(),
@@ -96,7 +94,7 @@ beforeAll(async () => {
     proxy: [
       proxyPort(plainPort, [grpcCluster.address], {
         "grpc-alice": { endpoint: grpcAlice.address, rules: [{ match: [{ matchHeader: { name: "x-gefyra", value: "alice" } }, { matchPath: { path: "/demo.", type: "prefix" } }] }] },
-        "h2c-alice": { endpoint: h2cAlice.address, rules: [headerRule("alice")] },
+        "h1-alice": { endpoint: h1Alice.address, rules: [headerRule("alice")] },
         "h1-bob": { endpoint: h1Bob.address, rules: [headerRule("bob")] },
       }),
     ],
@@ -120,12 +118,14 @@ describe("HTTP/2", () => {
   it("serves h2c (prior knowledge) and HTTP/1.1 on the same plaintext port, routed per request", async () => {
     const r = await h2get(`http://127.0.0.1:${plainPort}`, "/x", { "x-gefyra": "alice", host: "shared.svc" });
     expect(r.status).toBe(200);
-    expect(r.headers["x-served-by"]).toBe("h2c-alice");
-    expect(r.headers["x-http-version"]).toBe("2.0");
+    expect(r.headers["x-served-by"]).toBe("h1-alice");
+    // Not gRPC: proxied over HTTP/1.1, which every upstream speaks (h2c would fail on most).
+    expect(r.headers["x-http-version"]).toBe("1.1");
+    expect(r.headers["x-seen-host"]).toBe("shared.svc");
     const h1 = await get(`http://127.0.0.1:${plainPort}/y`, { headers: { "x-gefyra": "bob" } });
     expect(h1.headers["x-served-by"]).toBe("h1-bob");
     const line = await c2Plain.waitForLog((l) => l.msg === "request" && l.path === "/x");
-    expect(line).toMatchObject({ route: "h2c-alice", status: 200 });
+    expect(line).toMatchObject({ route: "h1-alice", status: 200 });
   });
 
   it("speaks h2 over TLS (ALPN) to clients and HTTP/1.1 to an upstream that only has it", async () => {

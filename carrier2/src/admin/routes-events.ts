@@ -42,6 +42,9 @@ export function registerEventRoutes(app: FastifyInstance, { store, auth }: Admin
   });
 
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node drops its own error handler from a socket handed to `upgrade`: a client reset would
+    // otherwise be an uncaught 'error' (a crash), before authentication even ran.
+    socket.on("error", () => socket.destroy());
     const url = new URL(req.url ?? "/", "http://admin");
     if (url.pathname !== EVENTS_PATH) return refuse(socket, "C2_ADMIN_NOT_FOUND");
     if (!auth.check(req.headers.authorization)) return refuse(socket, "C2_ADMIN_UNAUTHORIZED");

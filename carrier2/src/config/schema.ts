@@ -28,7 +28,7 @@ export const configSchema = {
     timeouts: {
       type: "object",
       additionalProperties: false,
-      properties: { connectMs: ms, headersMs: ms, bodyIdleMs: ms, drainMs: ms },
+      properties: { connectMs: ms, headersMs: ms, bodyIdleMs: ms, drainMs: ms, clientHeadersMs: ms },
     },
     upstreamTls: {
       type: "object",

@@ -34,6 +34,8 @@ export interface Timeouts {
   bodyIdleMs: number;
   /** How long a closed port or a removed upstream may finish in-flight requests. */
   drainMs: number;
+  /** A client must send its request head within this (else 408 and close); ports opened after a change use the new value. */
+  clientHeadersMs: number;
 }
 
 export interface Carrier2Config {

@@ -14,7 +14,7 @@ const checkSchema = ajv.compile(configSchema);
 
 export const DEFAULTS = {
   threads: 1,
-  timeouts: { connectMs: 5_000, headersMs: 60_000, bodyIdleMs: 60_000, drainMs: 30_000 },
+  timeouts: { connectMs: 5_000, headersMs: 60_000, bodyIdleMs: 60_000, drainMs: 30_000, clientHeadersMs: 60_000 },
   loopLimit: 5,
 } as const;
 

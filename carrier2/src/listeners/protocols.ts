@@ -3,22 +3,35 @@
  * - TLS ports: ALPN picks `h2` or `http/1.1` (an HTTP/2 secure server with `allowHTTP1`).
  * - Plaintext ports: the first bytes decide: the HTTP/2 connection preface (`PRI * HTTP/2.0`, "h2c with
  *   prior knowledge", as gRPC clients send) goes to an HTTP/2 server, anything else to HTTP/1.1.
- * Connections are tracked so a closing port can drain them: idle ones close at once (HTTP/2 sessions
- * get GOAWAY), busy ones when done or when the drain time is up.
+ *
+ * Every port is a plain TCP listener of ours in front of Node's protocol servers, which never listen
+ * themselves. That gives three things:
+ * - a gate: a port bound while a configuration is only being prepared holds the connections it accepts
+ *   until `open()` (commit), so no request is served by a generation that may still be aborted;
+ * - a deadline for clients that connect and send nothing (or too little to tell the protocol);
+ * - connection tracking, so a closing port drains: idle connections close at once (HTTP/2 sessions get
+ *   GOAWAY), busy ones when their response is done, all at the drain deadline.
  */
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createSecureServer, createServer as createH2Server, type Http2Session } from "node:http2";
-import { createServer as createNetServer, type Socket } from "node:net";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { Duplex } from "node:stream";
+import type { SecureContextOptions } from "node:tls";
 import type { Pem } from "./self-signed.ts";
 
-/** The listener surface the data plane uses (a subset of `http.Server`). */
-export type ProxyServer = Server;
+/** What the data plane holds for every listening port (proxy, tcp, probe). */
+export interface PortServer extends NetServer {
+  /** Start serving the connections accepted so far and from now on. */
+  open(): void;
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+  setSecureContext?(options: SecureContextOptions): void;
+}
 
 interface Tracked {
   sockets: Set<Socket>;
   sessions: Set<Http2Session>;
-  /** Plaintext sockets handed to the HTTP/2 server (their sessions drain by GOAWAY). */
+  /** Sockets whose connection is HTTP/2 (their sessions drain by GOAWAY). */
   h2Sockets: WeakSet<Socket>;
 }
 
@@ -67,49 +80,32 @@ class Replay extends Duplex {
 
 const PREFACE = "PRI ";
 
-function track(tracked: Tracked, server: ReturnType<typeof createH2Server> | ReturnType<typeof createSecureServer>): void {
-  server.on("session", (session: Http2Session) => {
-    tracked.sessions.add(session);
-    session.once("close", () => tracked.sessions.delete(session));
-  });
-}
-
-function trackSocket(tracked: Tracked, socket: Socket): void {
-  tracked.sockets.add(socket);
-  socket.once("close", () => tracked.sockets.delete(socket));
-}
-
-/** Give a listener the drain methods `drainAndClose` calls, over every protocol it serves. */
-function withDrain<T extends object>(outer: T, tracked: Tracked): T & ProxyServer {
-  const busy = (s: Socket) => (s as Socket & { _httpMessage?: unknown })._httpMessage != null;
-  return Object.assign(outer, {
-    closeIdleConnections(): void {
-      for (const session of tracked.sessions) if (!session.closed) session.close();
-      for (const s of tracked.sockets) if (!busy(s) && !isH2(s, tracked)) s.destroy();
-    },
-    closeAllConnections(): void {
-      for (const session of tracked.sessions) session.destroy();
-      for (const s of tracked.sockets) s.destroy();
-    },
-  }) as unknown as T & ProxyServer;
-}
-
-function isH2(socket: Socket, tracked: Tracked): boolean {
-  return tracked.h2Sockets.has(socket) || (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === "h2";
-}
-
-/** Read until the first bytes tell HTTP/2's preface from HTTP/1.1 (at most 4 bytes are needed). */
-function sniff(socket: Socket, decide: (first: Buffer, h2: boolean) => void): void {
+/**
+ * Read until the first bytes tell HTTP/2's preface from HTTP/1.1 (at most 4 bytes are needed). A client
+ * that sends too little before `timeoutMs`, or half-closes first, is disconnected.
+ */
+function sniff(socket: Socket, timeoutMs: number, decide: (first: Buffer, h2: boolean) => void): void {
   let seen: Buffer = Buffer.alloc(0);
+  const stop = () => {
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.setTimeout(0);
+  };
   const onData = (chunk: Buffer) => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
     const head = seen.toString("latin1", 0, Math.min(4, seen.length));
     if (seen.length < 4 && PREFACE.startsWith(head)) return; // "P", "PR", "PRI" could still be either
-    socket.off("data", onData);
+    stop();
     socket.pause();
     decide(seen, head === PREFACE);
   };
+  const onEnd = () => {
+    stop();
+    socket.destroy();
+  };
   socket.on("data", onData);
+  socket.on("end", onEnd);
+  socket.setTimeout(timeoutMs, () => socket.destroy());
 }
 
 export interface Handlers {
@@ -117,31 +113,105 @@ export interface Handlers {
   attach(server: Server | ReturnType<typeof createH2Server> | ReturnType<typeof createSecureServer>): void;
 }
 
+export interface ListenerOptions {
+  /** A client must have sent its request head within this time (HTTP/1.1), or its first bytes. */
+  headersTimeoutMs: number;
+  /** Idle keep-alive connections close after this; idle HTTP/2 sessions too. */
+  keepAliveTimeoutMs: number;
+}
+
+function newTracked(): Tracked {
+  return { sockets: new Set(), sessions: new Set(), h2Sockets: new WeakSet() };
+}
+
+function trackSession(tracked: Tracked, server: ReturnType<typeof createH2Server> | ReturnType<typeof createSecureServer>): void {
+  server.on("session", (session: Http2Session) => {
+    tracked.sessions.add(session);
+    session.once("close", () => tracked.sessions.delete(session));
+  });
+}
+
+/**
+ * A gated, tracked TCP listener: `handle` receives each accepted connection once the gate is open.
+ * Shared by HTTP ports and `protocol: tcp` ports.
+ */
+export function gatedListener(
+  handle: (socket: Socket) => void,
+  tracked: Tracked = newTracked(),
+  extra: Partial<PortServer> = {},
+): PortServer {
+  let opened = false;
+  const held: Socket[] = [];
+  // Accepted sockets start paused: nothing is read until a protocol handler takes them.
+  const outer = createNetServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+    tracked.sockets.add(socket);
+    socket.once("close", () => tracked.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    if (opened) handle(socket);
+    else held.push(socket);
+  });
+  const busy = (s: Socket) => (s as Socket & { _httpMessage?: unknown })._httpMessage != null;
+  return Object.assign(outer, {
+    open(): void {
+      opened = true;
+      for (const socket of held.splice(0)) if (!socket.destroyed) handle(socket);
+    },
+    closeIdleConnections(): void {
+      for (const session of tracked.sessions) if (!session.closed) session.close();
+      for (const s of tracked.sockets) if (!busy(s) && !tracked.h2Sockets.has(s)) s.destroy();
+    },
+    closeAllConnections(): void {
+      for (const session of tracked.sessions) session.destroy();
+      for (const s of tracked.sockets) s.destroy();
+    },
+    ...extra,
+  }) as PortServer;
+}
+
 export function createMultiProtocolServer(
   pem: Pem | undefined,
   h1Options: Record<string, unknown>,
+  options: ListenerOptions,
   handlers: Handlers,
-): ProxyServer {
-  const tracked: Tracked = { sockets: new Set(), sessions: new Set(), h2Sockets: new WeakSet() };
+): PortServer {
+  const h2Options = { settings: { enableConnectProtocol: false } };
   if (pem) {
-    const server = createSecureServer({ ...h1Options, ...pem, allowHTTP1: true });
-    (server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    server.on("secureConnection", (s: Socket) => trackSocket(tracked, s));
-    track(tracked, server);
-    handlers.attach(server);
-    return withDrain(server, tracked);
+    const secure = createSecureServer({ ...h1Options, ...h2Options, ...pem, allowHTTP1: true });
+    (secure as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    secure.setTimeout(options.keepAliveTimeoutMs);
+    handlers.attach(secure);
+    const tracked = newTracked();
+    trackSession(tracked, secure);
+    // Once TLS is up, track the TLS socket (the one HTTP marks busy) instead of the raw one it wraps.
+    secure.on("secureConnection", (tlsSocket: Socket & { alpnProtocol?: string | false; _parent?: Socket }) => {
+      if (tlsSocket._parent) tracked.sockets.delete(tlsSocket._parent);
+      tracked.sockets.add(tlsSocket);
+      tlsSocket.once("close", () => tracked.sockets.delete(tlsSocket));
+      if (tlsSocket.alpnProtocol === "h2") tracked.h2Sockets.add(tlsSocket);
+    });
+    const server = gatedListener(
+      (socket) => {
+        secure.emit("connection", socket);
+        socket.resume();
+      },
+      tracked,
+      { setSecureContext: (ctx: SecureContextOptions) => secure.setSecureContext(ctx) },
+    );
+    // Node's protocol servers start their header/keep-alive timers on 'listening'.
+    server.on("listening", () => secure.emit("listening"));
+    return server;
   }
   const h1 = createHttpServer(h1Options);
   (h1 as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  const h2 = createH2Server();
-  track(tracked, h2);
+  const h2 = createH2Server(h2Options);
+  h2.setTimeout(options.keepAliveTimeoutMs);
   handlers.attach(h1);
   handlers.attach(h2);
-  // Like http.Server itself: half-open sockets, so a client that half-closes after its request is answered.
-  const outer = createNetServer({ allowHalfOpen: true }, (socket) => {
-    trackSocket(tracked, socket);
+  const tracked = newTracked();
+  trackSession(tracked, h2);
+  const server = gatedListener((socket) => {
     socket.setNoDelay(true);
-    sniff(socket, (first, isPreface) => {
+    sniff(socket, options.headersTimeoutMs, (first, isPreface) => {
       if (isPreface) {
         tracked.h2Sockets.add(socket);
         const replay = new Replay(socket, first);
@@ -153,8 +223,8 @@ export function createMultiProtocolServer(
         socket.resume();
       }
     });
-    socket.on("error", () => socket.destroy());
-  });
-  // `setSecureContext` is never called on plaintext ports; drain methods come from `withDrain`.
-  return withDrain(outer, tracked);
+    socket.resume();
+  }, tracked);
+  server.on("listening", () => h1.emit("listening"));
+  return server;
 }

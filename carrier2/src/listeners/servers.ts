@@ -11,7 +11,7 @@ import type { Socket } from "node:net";
 import type { TlsFiles } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import { handleRequest, handleUpgrade, type PortState } from "../proxy/driver.ts";
-import { createMultiProtocolServer } from "./protocols.ts";
+import { createMultiProtocolServer, type PortServer } from "./protocols.ts";
 import type { Pem } from "./self-signed.ts";
 
 const SERVER_OPTIONS = {
@@ -19,9 +19,10 @@ const SERVER_OPTIONS = {
   // Longer than common ingress idle timeouts (60 s), so the ingress closes first and never reuses a
   // connection we are closing.
   keepAliveTimeout: 75_000,
-  headersTimeout: 60_000,
   // Uploads may take long; upstream and body-idle timeouts bound the exchange instead.
   requestTimeout: 0,
+  // How often header deadlines are checked.
+  connectionsCheckingInterval: 1_000,
 } as const;
 
 export function readTls(tls: TlsFiles): Pem {
@@ -47,8 +48,9 @@ function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: 
 }
 
 /** A proxy port's server (HTTP/1.1, HTTP/2, WebSocket); requests read `state.table` at arrival. */
-export function createProxyServer(port: number, state: PortState, pem: Pem | undefined): Server {
-  return createMultiProtocolServer(pem, SERVER_OPTIONS, {
+export function createProxyServer(port: number, state: PortState, pem: Pem | undefined, clientHeadersMs: number): PortServer {
+  const limits = { headersTimeoutMs: clientHeadersMs, keepAliveTimeoutMs: SERVER_OPTIONS.keepAliveTimeout };
+  return createMultiProtocolServer(pem, { ...SERVER_OPTIONS, headersTimeout: clientHeadersMs }, limits, {
     attach(server) {
       server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
       server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
@@ -59,15 +61,18 @@ export function createProxyServer(port: number, state: PortState, pem: Pem | und
 }
 
 /** A kubelet probe port: 200 to everything. */
-export function createProbeServer(pem: Pem | undefined): Server {
+export function createProbeServer(pem: Pem | undefined): PortServer {
   const handler = (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, { "content-type": "text/plain", "content-length": 3 });
     res.end("ok\n");
   };
-  return pem ? createHttpsServer({ ...SERVER_OPTIONS, ...pem }, handler) : createHttpServer(SERVER_OPTIONS, handler);
+  const options = { ...SERVER_OPTIONS, headersTimeout: 60_000 };
+  const server: Server = pem ? createHttpsServer({ ...options, ...pem }, handler) : createHttpServer(options, handler);
+  // Probes answer the same whatever the generation: nothing to hold back.
+  return Object.assign(server, { open() {} }) as unknown as PortServer;
 }
 
-export function listen(server: Server, port: number): Promise<void> {
+export function listen(server: PortServer, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       server.off("listening", onListening);
@@ -84,7 +89,7 @@ export function listen(server: Server, port: number): Promise<void> {
 }
 
 /** Stop accepting, let in-flight requests finish, force-close after `drainMs`. */
-export function drainAndClose(server: Server, drainMs: number): Promise<void> {
+export function drainAndClose(server: PortServer, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), drainMs);
     timer.unref();

@@ -5,16 +5,16 @@
  * backpressure (pipe) and half-close passed through. One log line per connection.
  */
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { log } from "../observability/log.ts";
 import type { PortState } from "../proxy/driver.ts";
 import { pickEndpoint } from "../proxy/route-table.ts";
+import { gatedListener, type PortServer } from "./protocols.ts";
 
 /** How long a half-closed connection may wait for its other side to finish. */
 const LINGER_MS = 30_000;
 
-function relay(state: PortState, client: Socket, open: Set<Socket>): void {
+function relay(state: PortState, client: Socket, upstreams: Set<Socket>): void {
   const table = state.table;
   const started = performance.now();
   const endpoint = pickEndpoint(table, table.cluster);
@@ -26,7 +26,7 @@ function relay(state: PortState, client: Socket, open: Set<Socket>): void {
     return;
   }
   const upstream = connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true, noDelay: true });
-  open.add(upstream);
+  upstreams.add(upstream);
   client.setNoDelay(true);
   const timer = setTimeout(() => {
     error = "C2_UPSTREAM_CONNECT_TIMEOUT";
@@ -34,7 +34,7 @@ function relay(state: PortState, client: Socket, open: Set<Socket>): void {
   }, table.connectMs);
   timer.unref();
   upstream.once("connect", () => clearTimeout(timer));
-  client.pipe(upstream);
+  client.pipe(upstream); // resumes the (paused on accept) client
   upstream.pipe(client);
   upstream.on("error", (err: NodeJS.ErrnoException) => {
     error ??= upstream.connecting || upstream.bytesRead === 0 ? `C2_UPSTREAM_CONNECT ${err.code ?? ""}`.trim() : `C2_UPSTREAM_RESET ${err.code ?? ""}`.trim();
@@ -45,7 +45,7 @@ function relay(state: PortState, client: Socket, open: Set<Socket>): void {
   const done = () => {
     if (++closed < 2) return;
     clearTimeout(timer);
-    open.delete(upstream);
+    upstreams.delete(upstream);
     log.info(
       {
         request_id: id,
@@ -78,18 +78,16 @@ function linger(socket: Socket): void {
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
-export function createTcpServer(_port: number, state: PortState): Server {
-  const open = new Set<Socket>();
-  const server = createServer({ allowHalfOpen: true }, (client) => {
-    open.add(client);
-    client.once("close", () => open.delete(client));
-    relay(state, client, open);
-  });
+export function createTcpServer(state: PortState): PortServer {
+  const upstreams = new Set<Socket>();
+  const server = gatedListener((client) => relay(state, client, upstreams));
   // Drain: a byte stream has no idle point to close at; connections end on their own or at the deadline.
+  const closeAll = server.closeAllConnections.bind(server);
   return Object.assign(server, {
     closeIdleConnections(): void {},
     closeAllConnections(): void {
-      for (const s of open) s.destroy();
+      closeAll();
+      for (const s of upstreams) s.destroy();
     },
-  }) as unknown as Server;
+  });
 }

@@ -4,6 +4,7 @@ import type { Dispatcher } from "undici";
 import type { RouteHit } from "../routes/index.ts";
 import type { Endpoint } from "../upstream/endpoint.ts";
 import type { UpstreamPools } from "../upstream/pools.ts";
+import type { PortState } from "./driver.ts";
 import type { Downstream } from "./downstream.ts";
 import type { ProxyError } from "./errors.ts";
 import type { PortTable, Route } from "./route-table.ts";
@@ -17,6 +18,8 @@ export class RequestContext {
   /** The route table generation that decides this request, fixed at arrival. */
   readonly table: PortTable;
   readonly pools: UpstreamPools;
+  /** The listener's state (its `closing` flag may change while the request runs). */
+  readonly state: PortState;
   readonly startedAt: number;
   requestId = "";
   /** Origin-form request target (path and query). */
@@ -32,12 +35,13 @@ export class RequestContext {
   downstreamClosed = false;
   error: ProxyError | undefined = undefined;
 
-  constructor(req: IncomingMessage, res: Downstream, table: PortTable, pools: UpstreamPools, head?: Buffer) {
+  constructor(req: IncomingMessage, res: Downstream, state: PortState, head?: Buffer) {
     this.req = req;
     this.res = res;
     this.head = head;
-    this.table = table;
-    this.pools = pools;
+    this.state = state;
+    this.table = state.table;
+    this.pools = state.pools;
     this.startedAt = performance.now();
   }
 }

@@ -32,19 +32,21 @@ import { type PortTable, pickEndpoint, type Route } from "./route-table.ts";
 export interface PortState {
   table: PortTable;
   readonly pools: UpstreamPools;
+  /** The port is draining: responses close their connections instead of keeping them alive. */
+  closing: boolean;
 }
 
 // ── entry ────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Node `request` / `checkContinue` handler. `expectContinue`: the client waits for `100 Continue`. */
 export function handleRequest(state: PortState, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-  run(new RequestContext(req, res as ServerResponse & Downstream, state.table, state.pools), expectContinue);
+  run(new RequestContext(req, res as ServerResponse & Downstream, state), expectContinue);
 }
 
 /** Node `upgrade` handler (WebSocket and other `Upgrade:` protocols): same phases, socket downstream. */
 export function handleUpgrade(state: PortState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on("error", () => {}); // errors surface through `close` and the logging phase
-  run(new RequestContext(req, new SocketDownstream(socket), state.table, state.pools, head), false);
+  run(new RequestContext(req, new SocketDownstream(socket), state, head), false);
 }
 
 function run(ctx: RequestContext, expectContinue: boolean): void {
@@ -105,7 +107,7 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
   ctx.endpoint = endpoint;
   const req = ctx.req;
   const h2 = upstreamSpeaksH2(ctx, endpoint.tls);
-  const headers = upstreamRequestHeaders(req.rawHeaders, {
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, {
     clientIp: clientIpOf(req),
     proto: ctx.table.secure ? "https" : "http",
     instanceId,
@@ -127,6 +129,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly #ctx: RequestContext;
   /** A gRPC "trailers-only" response held back to be sent as one HEADERS frame ending the stream. */
   #trailersOnly: { status: number; headers: string[] } | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Resumes the upstream once the client has drained (one function per exchange, not per pause). */
+  readonly #resume = () => this.#controller?.resume();
 
   constructor(ctx: RequestContext) {
     this.#ctx = ctx;
@@ -134,6 +139,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#ctx.controller = controller;
+    this.#controller = controller;
     if (this.#ctx.downstreamClosed) controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
   }
 
@@ -151,6 +157,15 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     const ctx = this.#ctx;
+    if (statusCode < 200) {
+      // Informational: pass 103 Early Hints on (HTTP/1.1 and HTTP/2 clients understand them); 100 was
+      // answered by Carrier2 itself, 102 is obsolete. The final response follows.
+      if (statusCode === 103 && !ctx.downstreamClosed && headers.link !== undefined) {
+        const link = headers.link;
+        (ctx.res as Partial<ServerResponse>).writeEarlyHints?.({ link: Array.isArray(link) ? link : [link] });
+      }
+      return;
+    }
     if (ctx.downstreamClosed) {
       controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
       return;
@@ -164,6 +179,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         this.#trailersOnly = { status: statusCode, headers: out };
         return;
       }
+      finalHead(ctx);
       // HTTP/2 has no reason phrase.
       ctx.res.writeHead(statusCode, h2 ? undefined : statusMessage || undefined, out);
     } catch (err) {
@@ -180,7 +196,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     if (!res.write(chunk)) {
       controller.pause();
-      res.once("drain", () => controller.resume());
+      res.once("drain", this.#resume);
     }
   }
 
@@ -244,6 +260,7 @@ function respondError(ctx: RequestContext, error: ProxyError): void {
     "x-carrier2-error": error.code,
   };
   if (error.code === "C2_BAD_REQUEST") headers.connection = "close";
+  finalHead(ctx);
   res.writeHead(error.status, undefined, headers);
   res.end(body);
 }
@@ -261,13 +278,19 @@ function logging(ctx: RequestContext): void {
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
 
+/** Just before a response head goes out: a draining port does not keep HTTP/1.1 connections alive. */
+function finalHead(ctx: RequestContext): void {
+  if (ctx.state.closing && ctx.req.httpVersionMajor === 1) (ctx.res as ServerResponse).shouldKeepAlive = false;
+}
+
 /**
- * HTTP/2 toward the upstream? Only for HTTP/2 clients: over TLS ALPN then picks what the upstream
- * speaks; in plaintext, h2c (prior knowledge) when the client came with h2c too, or for gRPC.
+ * HTTP/2 toward the upstream? Only for HTTP/2 clients: over TLS, ALPN then picks what the upstream
+ * speaks. In plaintext only for gRPC (which needs it end to end): h2c with prior knowledge toward a
+ * server that speaks only HTTP/1.1 would fail, so other h2c clients are proxied over HTTP/1.1.
  */
 function upstreamSpeaksH2(ctx: RequestContext, upstreamTls: boolean): boolean {
   if (ctx.req.httpVersionMajor !== 2) return false;
-  if (upstreamTls || !ctx.table.secure) return true;
+  if (upstreamTls) return true;
   return (ctx.req.headers["content-type"] ?? "").startsWith("application/grpc");
 }
 

@@ -69,17 +69,17 @@ export function classifyUpstreamError(err: unknown, responseStarted: boolean): P
   const detail = code ? `${code}${e.message ? ` (${e.message})` : ""}` : e?.message;
   if (CONNECT_CODES.has(code)) return new ProxyError("C2_UPSTREAM_CONNECT", detail, err);
   if (TLS_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) return new ProxyError("C2_UPSTREAM_TLS", detail, err);
-  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT") return new ProxyError("C2_UPSTREAM_CONNECT_TIMEOUT", detail, err);
+  if (code === "UND_ERR_CONNECT_TIMEOUT") return new ProxyError("C2_UPSTREAM_CONNECT_TIMEOUT", detail, err);
+  // An OS-level timeout may hit an established, reused connection: the request may have arrived.
+  if (code === "ETIMEDOUT") return new ProxyError("C2_UPSTREAM_TIMEOUT", detail, err);
   if (code === "UND_ERR_HEADERS_TIMEOUT") return new ProxyError("C2_UPSTREAM_TIMEOUT", detail, err);
   if (code === "UND_ERR_BODY_TIMEOUT") return new ProxyError("C2_UPSTREAM_BODY_TIMEOUT", detail, err);
-  if (code === "HPE_INVALID_CONSTANT" || code.startsWith("HPE_") || code === "UND_ERR_INFO") {
+  if (code.startsWith("HPE_") || code === "UND_ERR_INFO" || code === "ERR_HTTP2_ERROR" || code === "ERR_HTTP2_STREAM_ERROR") {
     return new ProxyError("C2_UPSTREAM_PROTOCOL", detail, err);
   }
   if (code === "UND_ERR_ABORTED" || code === "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH" || code === "ECONNABORTED") {
     return new ProxyError(responseStarted ? "C2_UPSTREAM_RESET" : "C2_DOWNSTREAM_ABORTED", detail, err);
   }
-  if (code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "UND_ERR_CLOSED") {
-    return new ProxyError("C2_UPSTREAM_RESET", detail, err);
-  }
+  // ECONNRESET, EPIPE, UND_ERR_SOCKET, UND_ERR_CLOSED and anything unknown: the connection broke.
   return new ProxyError("C2_UPSTREAM_RESET", detail, err);
 }

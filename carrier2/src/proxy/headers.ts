@@ -43,8 +43,13 @@ export interface ForwardedFacts {
  * stay separate). HTTP/2 pseudo-fields are dropped, `:authority` becoming Host when there is none.
  * Returns undefined when the request is ambiguous (more than one Host: 400).
  */
-export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedFacts): string[] | undefined {
-  let drop: Set<string> | undefined;
+export function upstreamRequestHeaders(
+  raw: readonly string[],
+  connection: string | string[] | undefined,
+  facts: ForwardedFacts,
+): string[] | undefined {
+  // Fields the client named in Connection (all of its Connection fields) are hop-by-hop too.
+  const drop = connection === undefined || connection === "keep-alive" || connection === "close" ? undefined : connectionTokens(connection);
   let xff: string | undefined;
   let xfp: string | undefined;
   let xfh: string | undefined;
@@ -79,26 +84,17 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardedF
       case LOOP_HEADER:
         loop = loop === undefined ? value : `${loop}, ${value}`;
         continue;
-      case "connection":
-        drop = connectionTokens(value);
-        continue;
       case "te":
         if (facts.upstreamH2 && value.trim().toLowerCase() === "trailers") out.push(name, value);
         continue;
     }
-    if (HOP_BY_HOP.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || drop?.has(lower)) continue;
     out.push(name, value);
   }
   if (hosts > 1) return undefined;
   if (host === undefined && authority !== undefined) {
     host = authority;
     out.push("host", authority);
-  }
-  if (drop) {
-    for (let i = out.length - 2; i >= 0; i -= 2) {
-      const lower = out[i]!.toLowerCase();
-      if (lower !== "host" && drop.has(lower)) out.splice(i, 2);
-    }
   }
   out.push("x-forwarded-for", xff ? `${xff}, ${facts.clientIp}` : facts.clientIp);
   out.push("x-forwarded-proto", xfp ? `${xfp}, ${facts.proto}` : facts.proto);

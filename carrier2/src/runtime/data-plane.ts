@@ -7,10 +7,9 @@
  *  - `commit` cannot fail: it swaps every port's table reference (requests already in flight keep
  *    theirs), re-keys TLS, and drains and closes ports that are gone.
  */
-import type { Server } from "node:http";
-import type { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Carrier2Config, ProxyConfig } from "../config/index.ts";
+import type { PortServer } from "../listeners/protocols.ts";
 import { createProbeServer, createProxyServer, drainAndClose, listen, readTls } from "../listeners/servers.ts";
 import { createTcpServer } from "../listeners/tcp.ts";
 import { type Pem, selfSignedCertificate } from "../listeners/self-signed.ts";
@@ -18,14 +17,14 @@ import { log } from "../observability/log.ts";
 import { connectionClosed, connectionOpened } from "../observability/metrics.ts";
 import type { PortState } from "../proxy/driver.ts";
 import { buildPortTable, endpointKeys, type PortTable } from "../proxy/route-table.ts";
-import { UpstreamPools } from "../upstream/pools.ts";
+import { type PoolSettings, poolSettingsOf, UpstreamPools } from "../upstream/pools.ts";
 
 type ListenerKind = "http" | "https" | "tcp" | "probe-http" | "probe-https";
 
 interface Listener {
   port: number;
   kind: ListenerKind;
-  server: Server;
+  server: PortServer;
   /** Proxy ports only. */
   state?: PortState;
 }
@@ -55,6 +54,7 @@ export interface Prepared {
   config: Carrier2Config;
   generation: number;
   plans: PortPlan[];
+  pools: PoolSettings;
 }
 
 export class DataPlane {
@@ -83,31 +83,38 @@ export class DataPlane {
 
   async prepare(config: Carrier2Config, generation: number): Promise<Prepared> {
     const plans: PortPlan[] = [];
+    let pools: PoolSettings;
     try {
+      pools = poolSettingsOf(config);
       for (const proxy of config.proxy) plans.push(this.#planProxy(proxy, generation, config));
       for (const port of config.probes.httpGet) plans.push({ port, kind: "probe-http" });
       for (const port of config.probes.httpsGet) plans.push({ port, kind: "probe-https", pem: await this.#probeCertificate() });
       for (const plan of plans) {
         const current = this.#listeners.get(plan.port);
         if (current && current.kind === plan.kind) continue;
-        plan.fresh = await this.#open(plan);
+        plan.fresh = await this.#open(plan, config.timeouts.clientHeadersMs);
       }
     } catch (err) {
-      await this.abort({ config, generation, plans });
+      await this.#closeFresh(plans);
       throw err;
     }
-    return { config, generation, plans };
+    return { config, generation, plans, pools };
   }
 
   /** Undo a prepare that will not be committed. */
   async abort(prepared: Prepared): Promise<void> {
-    await Promise.all(prepared.plans.filter((p) => p.fresh).map((p) => drainAndClose(p.fresh!.server, 0)));
+    await this.#closeFresh(prepared.plans);
+  }
+
+  /** Fresh listeners have served nothing yet (their gate is shut): close them and what they hold. */
+  async #closeFresh(plans: PortPlan[]): Promise<void> {
+    await Promise.all(plans.filter((p) => p.fresh).map((p) => drainAndClose(p.fresh!.server, 0)));
   }
 
   commit(prepared: Prepared): void {
     const { config, generation, plans } = prepared;
     const drainMs = config.timeouts.drainMs;
-    this.pools.configure(config);
+    this.pools.configure(prepared.pools);
     const wanted = new Set<number>();
     const keepEndpoints = new Set<string>();
     for (const plan of plans) {
@@ -116,9 +123,10 @@ export class DataPlane {
       if (plan.fresh) {
         if (current) this.#close(current, drainMs);
         this.#listeners.set(plan.port, plan.fresh);
+        plan.fresh.server.open();
       } else if (current?.state && plan.table) {
         current.state.table = plan.table;
-        if (plan.kind === "https" && plan.pem) (current.server as HttpsServer).setSecureContext(plan.pem);
+        if (plan.kind === "https" && plan.pem) current.server.setSecureContext?.(plan.pem);
       }
       if (plan.table) for (const k of endpointKeys(plan.table)) keepEndpoints.add(k);
     }
@@ -136,6 +144,7 @@ export class DataPlane {
   async close(drainMs = 0): Promise<void> {
     const all = [...this.#listeners.values()];
     this.#listeners.clear();
+    for (const l of all) if (l.state) l.state.closing = true;
     await Promise.all(all.map((l) => drainAndClose(l.server, drainMs)));
     await this.pools.closeAll();
   }
@@ -147,12 +156,12 @@ export class DataPlane {
     return { port: proxy.port, kind: "https", table, pem: readTls(proxy.tls) };
   }
 
-  async #open(plan: PortPlan): Promise<Listener> {
-    let server: Server;
+  async #open(plan: PortPlan, clientHeadersMs: number): Promise<Listener> {
+    let server: PortServer;
     let state: PortState | undefined;
     if (plan.table) {
-      state = { table: plan.table, pools: this.pools };
-      server = plan.kind === "tcp" ? createTcpServer(plan.port, state) : createProxyServer(plan.port, state, plan.pem);
+      state = { table: plan.table, pools: this.pools, closing: false };
+      server = plan.kind === "tcp" ? createTcpServer(state) : createProxyServer(plan.port, state, plan.pem, clientHeadersMs);
       const port = plan.port;
       server.on("connection", (socket: Socket) => {
         connectionOpened(port);
@@ -171,6 +180,8 @@ export class DataPlane {
   }
 
   #close(listener: Listener, drainMs: number): void {
+    // Responses from now on close their connections instead of keeping them alive on a dead table.
+    if (listener.state) listener.state.closing = true;
     drainAndClose(listener.server, drainMs).then(
       () => log.debug({ port: listener.port }, "port closed"),
       (err: unknown) => log.warn({ port: listener.port, err }, "closing port failed"),

@@ -38,6 +38,9 @@ export interface WorkerStatus {
   generation: number;
 }
 
+/** How long a worker may take to answer a prepare/commit/metrics round. */
+const ROUND_DEADLINE_MS = 30_000;
+
 export interface Supervisor {
   readonly generation: number;
   readonly config: Carrier2Config | undefined;
@@ -202,10 +205,25 @@ class WorkerPool implements Supervisor {
     await this.#collect(round, workers, (w) => this.#send(w, { t: "commit", round }));
   }
 
+  /**
+   * Send to every worker and wait for all answers. A worker that does not answer within
+   * ROUND_DEADLINE_MS is counted as failed and replaced (killed; `#onExit` starts a new one), so one
+   * hung worker can never block configuration changes or metrics forever.
+   */
   #collect(round: number, workers: Worker[], sendTo: (w: Worker) => void): Promise<Round> {
     return new Promise((resolve) => {
       const state: Round = { waiting: new Set(workers.map((w) => w.id)), failures: [], snapshots: [], done: () => {} };
+      const deadline = setTimeout(() => {
+        for (const id of state.waiting) {
+          state.failures.push({ error: `worker ${id} did not answer within ${ROUND_DEADLINE_MS} ms; replacing it` });
+          this.#workers.get(id)?.process.kill("SIGKILL");
+        }
+        state.waiting.clear();
+        state.done();
+      }, ROUND_DEADLINE_MS);
+      deadline.unref();
       state.done = () => {
+        clearTimeout(deadline);
         this.#rounds.delete(round);
         resolve(state);
       };

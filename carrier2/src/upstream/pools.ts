@@ -1,7 +1,7 @@
 /**
  * Connection pools toward upstreams (undici `Pool`: keep-alive, pipelining off). One pool per endpoint
- * identity, shared by every route and configuration generation that uses it; pools nobody references
- * any more are closed after the drain timeout, so in-flight requests finish on them.
+ * identity (and protocol), shared by every route and configuration generation that uses it; pools
+ * nobody references any more are closed after the drain timeout, so in-flight requests finish on them.
  */
 import { readFileSync } from "node:fs";
 import { Pool } from "undici";
@@ -9,41 +9,36 @@ import type { Carrier2Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import type { Endpoint } from "./endpoint.ts";
 
-interface PoolSettings {
+/** Everything pools are made with; read (files included) before a generation commits. */
+export interface PoolSettings {
+  id: string;
   connectMs: number;
   headersMs: number;
   bodyIdleMs: number;
   drainMs: number;
   verify: boolean;
-  caFile: string | undefined;
+  ca: Buffer | undefined;
 }
 
-function settingsOf(config: Carrier2Config): PoolSettings {
-  return {
-    connectMs: config.timeouts.connectMs,
-    headersMs: config.timeouts.headersMs,
-    bodyIdleMs: config.timeouts.bodyIdleMs,
-    drainMs: config.timeouts.drainMs,
-    verify: config.upstreamTls.verify,
-    caFile: config.upstreamTls.caFile,
-  };
+/** Read a configuration's pool settings. Throws if the CA file cannot be read (prepare, not commit). */
+export function poolSettingsOf(config: Carrier2Config): PoolSettings {
+  const t = config.timeouts;
+  const { verify, caFile } = config.upstreamTls;
+  const ca = verify && caFile ? readFileSync(caFile) : undefined;
+  const id = JSON.stringify([t.connectMs, t.headersMs, t.bodyIdleMs, t.drainMs, verify, ca?.toString("base64") ?? ""]);
+  return { id, connectMs: t.connectMs, headersMs: t.headersMs, bodyIdleMs: t.bodyIdleMs, drainMs: t.drainMs, verify, ca };
 }
 
 export class UpstreamPools {
-  /** Endpoint key → pool and the settings it was made under. */
+  /** Pool key → pool and the settings it was made under. */
   #pools = new Map<string, { pool: Pool; settingsId: string }>();
   #settings: PoolSettings | undefined;
-  #settingsId = "";
-  #ca: Buffer | undefined;
+  /** Endpoint keys the current generation uses; undefined until the first `retire`. */
+  #live: ReadonlySet<string> | undefined;
 
-  /** Adopt a configuration's pool settings; pools made under other settings are retired. */
-  configure(config: Carrier2Config): void {
-    const next = settingsOf(config);
-    const id = JSON.stringify(next);
-    if (id === this.#settingsId) return;
-    this.#settings = next;
-    this.#settingsId = id;
-    this.#ca = next.verify && next.caFile ? readFileSync(next.caFile) : undefined;
+  /** Adopt prepared settings (no I/O: this runs in a commit, which must not fail). */
+  configure(settings: PoolSettings): void {
+    this.#settings = settings;
   }
 
   /**
@@ -51,26 +46,41 @@ export class UpstreamPools {
    * negotiated by ALPN over TLS, prior knowledge (h2c) in plaintext.
    */
   get(endpoint: Endpoint, h2 = false): Pool {
+    const s = this.#settings!;
     const key = h2 ? `${endpoint.key}|h2` : endpoint.key;
     const entry = this.#pools.get(key);
-    if (entry && entry.settingsId === this.#settingsId) return entry.pool;
-    if (entry) this.#retireOne(entry.pool, this.#settings!.drainMs);
-    {
-      const s = this.#settings!;
-      const pool = new Pool(endpoint.origin, {
-        connections: null,
-        pipelining: 1,
-        connectTimeout: s.connectMs,
-        headersTimeout: s.headersMs,
-        bodyTimeout: s.bodyIdleMs,
-        keepAliveTimeout: 4_000,
-        ...(h2 ? { allowH2: true, useH2c: !endpoint.tls } : {}),
-        connect: endpoint.tls
-          ? { rejectUnauthorized: s.verify, ...(this.#ca ? { ca: this.#ca } : {}), ...(endpoint.servername ? { servername: endpoint.servername } : {}) }
-          : {},
-      });
-      this.#pools.set(key, { pool, settingsId: this.#settingsId });
+    if (entry && entry.settingsId === s.id) return entry.pool;
+    if (entry) this.#retireOne(entry.pool, s.drainMs);
+    const pool = new Pool(endpoint.origin, {
+      connections: null,
+      pipelining: 1,
+      connectTimeout: s.connectMs,
+      headersTimeout: s.headersMs,
+      bodyTimeout: s.bodyIdleMs,
+      keepAliveTimeout: 4_000,
+      ...(h2 ? { allowH2: true, useH2c: !endpoint.tls } : {}),
+      connect: endpoint.tls
+        ? { rejectUnauthorized: s.verify, ...(s.ca ? { ca: s.ca } : {}), ...(endpoint.servername ? { servername: endpoint.servername } : {}) }
+        : {},
+    });
+    if (this.#live && !this.#live.has(endpoint.key)) {
+      // A request of an older generation (e.g. a fallback) needs an endpoint that is gone: serve it,
+      // then let the pool go.
+      this.#retireOne(pool, s.drainMs);
       return pool;
+    }
+    this.#pools.set(key, { pool, settingsId: s.id });
+    return pool;
+  }
+
+  /** Close pools not in `keep` (endpoint keys) after `drainMs`, letting in-flight requests finish. */
+  retire(keep: ReadonlySet<string>, drainMs: number): void {
+    this.#live = keep;
+    for (const [key, entry] of this.#pools) {
+      const endpointKey = key.endsWith("|h2") ? key.slice(0, -3) : key;
+      if (keep.has(endpointKey) && entry.settingsId === this.#settings?.id) continue;
+      this.#pools.delete(key);
+      this.#retireOne(entry.pool, drainMs);
     }
   }
 
@@ -78,16 +88,6 @@ export class UpstreamPools {
     pool.close().catch(() => {});
     const t = setTimeout(() => pool.destroy().catch(() => {}), drainMs);
     t.unref();
-  }
-
-  /** Close pools not in `keep` (endpoint keys) after `drainMs`, letting in-flight requests finish. */
-  retire(keep: ReadonlySet<string>, drainMs: number): void {
-    for (const [key, entry] of this.#pools) {
-      const endpointKey = key.endsWith("|h2") ? key.slice(0, -3) : key;
-      if (keep.has(endpointKey) && entry.settingsId === this.#settingsId) continue;
-      this.#pools.delete(key);
-      this.#retireOne(entry.pool, drainMs);
-    }
   }
 
   async closeAll(): Promise<void> {
