@@ -3,7 +3,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatIssues, parseConfigText, validateConfig } from "../src/config/index.ts";
-import { BIN, tempDir } from "./helpers/harness.ts";
+import { autoThreads, cgroupCpus } from "../src/config/threads.ts";
+import { BIN, freePort, startCarrier2, tempDir } from "./helpers/harness.ts";
 
 const base = (bridges: unknown, extra: Record<string, unknown> = {}) => ({
   version: 1,
@@ -41,8 +42,19 @@ proxy:
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config.threads).toBe(4);
+    const auto = parseConfigText("version: 1\nthreads: auto\n");
+    expect(auto.ok && auto.config.threads).toBe(autoThreads());
     expect(r.config.timeouts.connectMs).toBe(5000);
     expect(Object.isFrozen(r.config.proxy[0])).toBe(true);
+  });
+
+  it("threads defaults to auto: the CPUs this process may use, at most 4", () => {
+    const r = validateConfig({ version: 1 });
+    expect(r.ok && r.config.threads).toBe(autoThreads());
+    expect(cgroupCpus("max 100000")).toBeUndefined();
+    expect(cgroupCpus("150000 100000")).toBe(2);
+    expect(cgroupCpus("50000 100000")).toBe(1);
+    expect(issuesOf({ version: 1, threads: "many" })).toEqual(["threads: must be a whole number from 1 to 256, or auto"]);
   });
 
   it("accepts empty sections written as YAML nulls", () => {
@@ -121,6 +133,17 @@ describe("carrier2 command line", () => {
     const r = spawnSync(process.execPath, [BIN, "-t", "-c", file], { encoding: "utf8" });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("is valid");
+  });
+
+  it("runs `threads: auto` workers when the file does not say", async () => {
+    const port = await freePort();
+    const c2 = await startCarrier2(`version: 1\nproxy:\n  - port: ${port}\n    clusterUpstream: ["127.0.0.1:9"]\n`);
+    try {
+      const serving = await c2.waitForLog((l) => l.msg === "serving");
+      expect(serving.threads).toBe(autoThreads());
+    } finally {
+      await c2.stop();
+    }
   });
 
   it("an unknown flag exits 2 with usage", () => {

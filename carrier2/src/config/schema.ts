@@ -12,7 +12,7 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     version: { const: 1 },
-    threads: { type: "integer", minimum: 1, maximum: 256 },
+    threads: { anyOf: [{ type: "integer", minimum: 1, maximum: 256 }, { const: "auto" }] },
     pid_file: { type: "string" },
     error_log: { type: "string" },
     upgrade_sock: { type: "string" },

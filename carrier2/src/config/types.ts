@@ -40,7 +40,8 @@ export interface Timeouts {
 
 export interface Carrier2Config {
   version: 1;
-  /** Worker processes sharing the listening ports; 1 = a single process. */
+  /** Worker processes sharing the listening ports; 1 = a single process. `auto` (default) is resolved
+   * at validation: see `threads.ts`. */
   threads: number;
   probes: { httpGet: number[]; httpsGet: number[] };
   proxy: ProxyConfig[];

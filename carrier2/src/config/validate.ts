@@ -7,13 +7,13 @@ import { createSecureContext } from "node:tls";
 import { Ajv, type ErrorObject } from "ajv";
 import { compileRouteSet } from "../routes/index.ts";
 import { configSchema } from "./schema.ts";
+import { autoThreads } from "./threads.ts";
 import type { Carrier2Config, ConfigIssue, ProxyConfig } from "./types.ts";
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const checkSchema = ajv.compile(configSchema);
 
 export const DEFAULTS = {
-  threads: 1,
   timeouts: { connectMs: 5_000, headersMs: 60_000, bodyIdleMs: 60_000, drainMs: 30_000, clientHeadersMs: 60_000 },
   loopLimit: 5,
 } as const;
@@ -48,6 +48,7 @@ function join(base: string, key: string): string {
 const MATCH_KINDS = Object.keys(configSchema.properties.proxy.items.properties.bridges.additionalProperties.properties.rules.items.properties.match.items.properties);
 
 function schemaIssue(data: unknown, e: ErrorObject): ConfigIssue {
+  if (e.instancePath === "/threads") return { path: "threads", message: "must be a whole number from 1 to 256, or auto" };
   const at = renderPath(data, e.instancePath);
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -171,7 +172,7 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): V
   const config: Carrier2Config = {
     ...raw,
     version: 1,
-    threads: raw.threads ?? DEFAULTS.threads,
+    threads: typeof raw.threads === "number" ? raw.threads : autoThreads(),
     probes: { httpGet: raw.probes?.httpGet ?? [], httpsGet: raw.probes?.httpsGet ?? [] },
     proxy: (raw.proxy ?? []).map((p) => ({ ...p, clusterUpstream: p.clusterUpstream ?? [], bridges: p.bridges ?? {} })),
     timeouts: { ...DEFAULTS.timeouts, ...raw.timeouts },

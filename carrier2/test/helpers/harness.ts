@@ -135,7 +135,9 @@ export async function startCarrier2(config: object | string | undefined, opts: S
   const args = [BIN];
   if (config !== undefined) {
     configFile = join(await tempDir(), "carrier2.yaml");
-    await writeFile(configFile, typeof config === "string" ? config : stringify(config));
+    // Tests run one process unless they are about workers (`threads` defaults to auto: the CPU count).
+    const pinned = typeof config === "string" || "threads" in config ? config : { threads: 1, ...config };
+    await writeFile(configFile, typeof pinned === "string" ? pinned : stringify(pinned));
     args.push("-c", configFile);
   }
   args.push(...(opts.args ?? []));
