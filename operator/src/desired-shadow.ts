@@ -5,9 +5,13 @@
  * HPAs that scale the original. Gefyra's rules (shared/gefyra-compat.md §3): every label value
  * carries `-gefyra` (selector and pod template too, so the original's Services never select shadow
  * pods), plus a fresh `bridge.gefyra.dev/duplication-id` that the shadow Service selects on.
+ *
+ * Each builder returns the complete state the operator owns, to be server-side applied: whatever it
+ * sets is restored on the next reconcile if someone changes it by hand; what it leaves out is not
+ * the operator's (the API server's defaults, other controllers' fields).
  */
-import { createHash } from "node:crypto";
 import type {
+  KubernetesObject,
   V1Deployment,
   V1LabelSelector,
   V1ObjectMeta,
@@ -17,7 +21,6 @@ import type {
 } from "@kubernetes/client-node";
 import { OperatorError } from "./errors.ts";
 import {
-  DESIRED_HASH_ANNOTATION,
   DROPPED_ANNOTATIONS,
   DUPLICATION_ID_LABEL,
   MOUNT_ANNOTATION,
@@ -35,6 +38,19 @@ export interface MountRef {
 export const shadowName = (workload: string): string => workload + SHADOW_SUFFIX;
 export const shadowServiceName = (workload: string, container: string): string =>
   `${workload}-${container}${SHADOW_SUFFIX}-svc`;
+
+/** The value of a shadow's `bridge.gefyra.dev/mount` annotation: `<namespace>/<name>` of its mount. */
+const mountAnnotation = (mount: MountRef): string => `${mount.namespace}/${mount.name}`;
+
+/**
+ * Is this object a shadow of the mount? By its mount-uid label, or by its mount annotation should
+ * someone have removed or changed the label by hand (the next apply writes it back). An object with
+ * neither is someone else's, even if it has the shadow's name.
+ */
+export function isShadowOf(object: KubernetesObject, mount: MountRef): boolean {
+  const { labels, annotations } = object.metadata ?? {};
+  return labels?.[MOUNT_UID_LABEL] === mount.uid || annotations?.[MOUNT_ANNOTATION] === mountAnnotation(mount);
+}
 
 const MAX_LABEL_VALUE = 63;
 
@@ -69,19 +85,28 @@ function suffixSelector(selector: V1LabelSelector, duplicationId: string): V1Lab
 function shadowMeta(original: V1ObjectMeta, name: string, mount: MountRef, extraLabels: Record<string, string>) {
   const annotations = { ...original.annotations };
   for (const key of DROPPED_ANNOTATIONS) delete annotations[key];
-  delete annotations[DESIRED_HASH_ANNOTATION];
   return {
     name,
     namespace: original.namespace,
     labels: { ...suffixLabels(original.labels), ...extraLabels, [MOUNT_UID_LABEL]: mount.uid },
-    annotations: { ...annotations, [MOUNT_ANNOTATION]: `${mount.namespace}/${mount.name}` },
+    annotations: { ...annotations, [MOUNT_ANNOTATION]: mountAnnotation(mount) },
   } satisfies V1ObjectMeta;
 }
 
-export function desiredShadowDeployment(original: V1Deployment, mount: MountRef, duplicationId: string): V1Deployment {
+/**
+ * The shadow Deployment: the original's spec with suffixed labels and the duplication id. When a copy
+ * of an HPA scales the shadow, pass the shadow's current replica count as `scaledReplicas`: the
+ * replicas are then the HPA's to set, and applying the original's would undo its scaling.
+ */
+export function desiredShadowDeployment(
+  original: V1Deployment,
+  mount: MountRef,
+  duplicationId: string,
+  scaledReplicas?: number,
+): V1Deployment {
   const spec = structuredClone(original.spec!);
   const template = spec.template;
-  return withHash({
+  return {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: shadowMeta(original.metadata!, shadowName(original.metadata!.name!), mount, {
@@ -89,6 +114,7 @@ export function desiredShadowDeployment(original: V1Deployment, mount: MountRef,
     }),
     spec: {
       ...spec,
+      ...(scaledReplicas !== undefined && { replicas: scaledReplicas }),
       selector: suffixSelector(spec.selector, duplicationId),
       template: {
         ...template,
@@ -98,7 +124,7 @@ export function desiredShadowDeployment(original: V1Deployment, mount: MountRef,
         },
       },
     },
-  });
+  };
 }
 
 /** One port per port of the target container, selecting the shadow's pods by duplication id. */
@@ -122,17 +148,17 @@ export function desiredShadowService(
   if (ports.length === 0) {
     throw new OperatorError("OP_TARGET_NO_PORTS", `container ${container} of deployment/${workload}`);
   }
-  return withHash({
+  return {
     apiVersion: "v1",
     kind: "Service",
     metadata: {
       name: shadowServiceName(workload, container),
       namespace: original.metadata!.namespace,
       labels: { [MOUNT_UID_LABEL]: mount.uid, [DUPLICATION_ID_LABEL]: duplicationId },
-      annotations: { [MOUNT_ANNOTATION]: `${mount.namespace}/${mount.name}` },
+      annotations: { [MOUNT_ANNOTATION]: mountAnnotation(mount) },
     },
     spec: { type: "ClusterIP", selector: { [DUPLICATION_ID_LABEL]: duplicationId }, ports },
-  });
+  };
 }
 
 /** Does this HPA scale the given Deployment? */
@@ -144,30 +170,10 @@ export function scalesDeployment(hpa: V2HorizontalPodAutoscaler, deployment: str
 /** A copy of an HPA of the original that scales the shadow instead. */
 export function desiredShadowHpa(original: V2HorizontalPodAutoscaler, mount: MountRef): V2HorizontalPodAutoscaler {
   const spec = structuredClone(original.spec!);
-  return withHash({
+  return {
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
     metadata: shadowMeta(original.metadata!, shadowName(original.metadata!.name!), mount, {}),
     spec: { ...spec, scaleTargetRef: { ...spec.scaleTargetRef, name: shadowName(spec.scaleTargetRef.name) } },
-  });
-}
-
-/** Record a hash of the object in an annotation, so the next reconcile can tell whether it changed
- * (the API server fills in defaults, so comparing with what it returns would always differ). */
-function withHash<T extends { metadata?: V1ObjectMeta }>(object: T): T {
-  const hash = createHash("sha256").update(stableJson(object)).digest("hex").slice(0, 16);
-  object.metadata!.annotations = { ...object.metadata!.annotations, [DESIRED_HASH_ANNOTATION]: hash };
-  return object;
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+  };
 }

@@ -61,7 +61,6 @@ export function apiStatus(err: unknown): number | undefined {
 
 export const isNotFound = (err: unknown): boolean => apiStatus(err) === 404;
 export const isConflict = (err: unknown): boolean => apiStatus(err) === 409;
-export const isAlreadyExists = isConflict;
 
 /** A one-line description of any error, with the API server's message when there is one. */
 export function describeError(err: unknown): string {

@@ -14,14 +14,15 @@ export const MOUNT_UID_LABEL = "bridge.gefyra.dev/mount-uid";
 /** `<namespace>/<name>` of the owning GefyraBridgeMount, for people reading the shadow object. */
 export const MOUNT_ANNOTATION = "bridge.gefyra.dev/mount";
 
-/** Hash of the desired state last written to a shadow object; a change means "update it". */
-export const DESIRED_HASH_ANNOTATION = "bridge.gefyra.dev/desired-hash";
-
 /** Annotations of the original that must not be copied to its shadow. */
 export const DROPPED_ANNOTATIONS = ["kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision"];
 
 /** Held on a GefyraBridgeMount until its shadow objects are deleted. */
 export const MOUNT_FINALIZER = "gefyra.dev/carrier2-operator";
 
-/** Recorded as the source of Events and as the field manager of writes. */
+/** Recorded as the source of Events and as the field manager of writes; also the name of the
+ * operator's ServiceAccount and RBAC objects (rbac.ts). */
 export const CONTROLLER_NAME = "carrier2-operator";
+
+/** Where the operator runs and Gefyra keeps mounts and bridges, unless `OPERATOR_NAMESPACE` says otherwise. */
+export const DEFAULT_OPERATOR_NAMESPACE = "gefyra";

@@ -8,7 +8,8 @@
  *     ▼
  *   read target Deployment ── missing ──► delete shadow objects, state MISSING, look again later
  *     ▼
- *   create/update/delete shadow Deployment, Service, HPA copies (desired-shadow.ts), state PREPARING
+ *   server-side apply shadow Deployment, Service, HPA copies (desired-shadow.ts), delete stale ones,
+ *   state PREPARING
  *     ▼
  *   write state + conditions (only what changed)
  *
@@ -23,14 +24,15 @@ import {
   desiredShadowDeployment,
   desiredShadowHpa,
   desiredShadowService,
+  isShadowOf,
   type MountRef,
   scalesDeployment,
   shadowName,
 } from "./desired-shadow.ts";
-import { describeError, isAlreadyExists, isConflict, OperatorError } from "./errors.ts";
+import { apiStatus, describeError, isConflict, OperatorError } from "./errors.ts";
 import type { ChildClient, KubeApi } from "./kube/api.ts";
 import type { EventRecorder } from "./kube/events.ts";
-import { DESIRED_HASH_ANNOTATION, DUPLICATION_ID_LABEL, MOUNT_FINALIZER, MOUNT_UID_LABEL } from "./labels.ts";
+import { DUPLICATION_ID_LABEL, MOUNT_FINALIZER, MOUNT_UID_LABEL } from "./labels.ts";
 import type { Logger } from "./log.ts";
 import type { ConditionInput, Report } from "./status.ts";
 import { parseTarget } from "./target.ts";
@@ -89,7 +91,7 @@ async function ensureShadow(
     throw new OperatorError("OP_TARGET_KIND_UNSUPPORTED", `${target.kind}/${target.name}`);
   }
   const namespace = mount.targetNamespace;
-  const ref: MountRef = { namespace: mount.metadata.namespace, name: mount.metadata.name, uid: mount.metadata.uid! };
+  const ref = mountRef(mount);
   const original = await api.deployments.get(namespace, target.name);
   if (!original) {
     await deleteShadow(ctx, mount);
@@ -100,15 +102,17 @@ async function ensureShadow(
     };
   }
 
-  // Keep the duplication id of an existing shadow: a new one would orphan its pods from the Service.
-  const existing = await api.deployments.get(namespace, shadowName(target.name));
-  const duplicationId =
-    (existing?.metadata?.labels?.[MOUNT_UID_LABEL] === ref.uid && existing.metadata.labels[DUPLICATION_ID_LABEL]) ||
-    ctx.newId();
+  // Keep the duplication id of our shadow, read from its selector (immutable, unlike its labels): a new
+  // one would orphan its pods from the Service.
+  const found = await api.deployments.get(namespace, shadowName(target.name));
+  const existing = found && isShadowOf(found, ref) ? found : undefined;
+  const duplicationId = existing?.spec?.selector.matchLabels?.[DUPLICATION_ID_LABEL] ?? ctx.newId();
   const hpas = (await api.hpas.list(namespace, "")).filter(
     (h) => scalesDeployment(h, target.name) && h.metadata?.labels?.[MOUNT_UID_LABEL] === undefined,
   );
-  const deployment = desiredShadowDeployment(original, ref, duplicationId);
+  // With HPA copies, the shadow's replica count is theirs to set: keep what it is.
+  const scaledReplicas = hpas.length > 0 ? existing?.spec?.replicas : undefined;
+  const deployment = desiredShadowDeployment(original, ref, duplicationId, scaledReplicas);
   const service = desiredShadowService(original, mount.targetContainer, ref, duplicationId);
 
   const [shadow] = await syncChildren(ctx, mount, api.deployments, [deployment]);
@@ -152,8 +156,34 @@ const shadowCondition = (status: "True" | "False", reason: string, message: stri
 });
 
 /**
- * Make the mount's children of one kind in its target namespace exactly `desired`: create the
- * missing, replace those whose desired hash changed, delete the rest. Returns the objects as stored.
+ * Server-side apply `object`, forcing over our own `current`. Should the API server reject the
+ * result as invalid because of what someone else added next to the operator's fields (say a port
+ * that reuses the name of one of ours), replace the object, then apply to own its fields again.
+ */
+async function applyChild<T extends KubernetesObject>(client: ChildClient<T>, object: T, current: T | undefined): Promise<T> {
+  try {
+    return await client.apply(object, { force: current !== undefined });
+  } catch (err) {
+    if (current === undefined || apiStatus(err) !== 422) throw err;
+    await client.replace(current, object);
+    return client.apply(object, { force: true });
+  }
+}
+
+const mountRef = (mount: GefyraBridgeMount): MountRef => ({
+  namespace: mount.metadata.namespace,
+  name: mount.metadata.name,
+  uid: mount.metadata.uid!,
+});
+
+/**
+ * Make the mount's children of one kind in its target namespace exactly `desired`: server-side apply
+ * each (creating the missing; forcing over our own, so that hand edits of the fields the operator
+ * sets are reverted), and delete the rest. Returns the objects as stored.
+ *
+ * An object with a desired name that is not the mount's (isShadowOf) is never touched. A new
+ * object is applied without force: should someone create one of that name between the read and the
+ * apply, the apply conflicts (409), and the retry finds it taken.
  */
 async function syncChildren<T extends KubernetesObject>(
   ctx: ReconcileContext,
@@ -161,35 +191,30 @@ async function syncChildren<T extends KubernetesObject>(
   client: ChildClient<T>,
   desired: T[],
 ): Promise<T[]> {
-  const existing = await client.list(mount.targetNamespace, `${MOUNT_UID_LABEL}=${mount.metadata.uid}`);
+  const ref = mountRef(mount);
+  const namespace = mount.targetNamespace;
+  const existing = await client.list(namespace, `${MOUNT_UID_LABEL}=${ref.uid}`);
   const result: T[] = [];
   for (const object of desired) {
     const name = object.metadata!.name!;
-    const current = existing.find((e) => e.metadata!.name === name);
-    const where = `${client.kind} ${mount.targetNamespace}/${name}`;
+    const where = `${client.kind} ${namespace}/${name}`;
+    // Not listed: absent, someone else's, or ours with its mount-uid label edited away.
+    const current = existing.find((e) => e.metadata!.name === name) ?? (await client.get(namespace, name));
+    if (current && !isShadowOf(current, ref)) throw new OperatorError("OP_SHADOW_NAME_TAKEN", where);
+    const stored = await applyChild(client, object, current);
+    result.push(stored);
     if (!current) {
-      try {
-        result.push(await client.create(object));
-      } catch (err) {
-        if (isAlreadyExists(err)) throw new OperatorError("OP_SHADOW_NAME_TAKEN", where, err);
-        throw err;
-      }
       await ctx.events.record(mount, "Normal", "ShadowCreated", `created ${where}`);
-    } else if (hashOf(current) !== hashOf(object)) {
-      result.push(await client.replace(current, object));
+    } else if (stored.metadata!.resourceVersion !== current.metadata!.resourceVersion) {
       await ctx.events.record(mount, "Normal", "ShadowUpdated", `updated ${where}`);
-    } else {
-      result.push(current);
     }
   }
   for (const stale of existing.filter((e) => !desired.some((d) => d.metadata!.name === e.metadata!.name))) {
     await client.delete(stale);
-    await ctx.events.record(mount, "Normal", "ShadowDeleted", `deleted ${client.kind} ${mount.targetNamespace}/${stale.metadata!.name}`);
+    await ctx.events.record(mount, "Normal", "ShadowDeleted", `deleted ${client.kind} ${namespace}/${stale.metadata!.name}`);
   }
   return result;
 }
-
-const hashOf = (object: KubernetesObject) => object.metadata?.annotations?.[DESIRED_HASH_ANNOTATION];
 
 async function deleteShadow(ctx: ReconcileContext, mount: GefyraBridgeMount): Promise<void> {
   await syncChildren(ctx, mount, ctx.api.hpas, []);

@@ -1,6 +1,8 @@
 /**
  * Thin adapters over @kubernetes/client-node: just the calls the reconciles make, with "not found"
- * turned into `undefined` and every write carrying the operator's field manager. No logic here.
+ * turned into `undefined` and every write carrying the operator's field manager. No reconcile logic here.
+ * Every call here needs a rule in rbac.ts (deploy/operator/rbac.yaml); test/integration/rbac.test.ts
+ * runs the operator as its ServiceAccount to prove the rules suffice.
  */
 import {
   AppsV1Api,
@@ -22,6 +24,8 @@ import { type Report, type Reported, reportChanges } from "../status.ts";
 
 const fieldManager = CONTROLLER_NAME;
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const applyPatch = setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply);
+type PatchOptions = typeof mergePatch;
 
 async function orUndefined<T>(request: Promise<T>): Promise<T | undefined> {
   try {
@@ -91,8 +95,20 @@ export interface ChildClient<T extends KubernetesObject> {
   readonly kind: string;
   get(namespace: string, name: string): Promise<T | undefined>;
   list(namespace: string, labelSelector: string): Promise<T[]>;
-  create(object: T): Promise<T>;
-  /** Replace `existing` with `object` (optimistic: 409 if `existing` is stale). */
+  /**
+   * Server-side apply `object` (the complete desired state) as the operator's field manager,
+   * creating it if missing. Every field `object` sets is then owned by the operator; with `force`,
+   * it takes the value in `object` even if someone else changed it since (drift is reverted), without
+   * `force` such a field fails the call with 409. Fields the operator set before and `object` no
+   * longer sets are removed; fields only others set are left alone.
+   */
+  apply(object: T, options: { force: boolean }): Promise<T>;
+  /**
+   * Replace `existing` with `object` (optimistic: 409 if `existing` is stale): for what an apply
+   * cannot do, remove fields someone else added. The fields the replace changed are then the
+   * operator's through an Update entry in managedFields, which later applies could not remove;
+   * the entry is dropped, so that the next apply takes them over alone.
+   */
   replace(existing: T, object: T): Promise<T>;
   /** Delete exactly this object (precondition on its uid); already gone is fine. */
   delete(existing: T): Promise<void>;
@@ -101,7 +117,8 @@ export interface ChildClient<T extends KubernetesObject> {
 interface Ops<T> {
   read(p: { namespace: string; name: string }): Promise<T>;
   list(p: { namespace: string; labelSelector: string }): Promise<{ items: T[] }>;
-  create(p: { namespace: string; body: T; fieldManager: string }): Promise<T>;
+  /** The typed client's patch; the kind of patch is in `options` (applyPatch, mergePatch). */
+  patch(p: { namespace: string; name: string; body: object; fieldManager: string; force?: boolean }, options: PatchOptions): Promise<T>;
   replace(p: { namespace: string; name: string; body: T; fieldManager: string }): Promise<T>;
   delete(p: { namespace: string; name: string; propagationPolicy: string; body: { preconditions: { uid?: string } } }): Promise<unknown>;
 }
@@ -112,13 +129,17 @@ function childClient<T extends KubernetesObject>(kind: string, ops: Ops<T>): Chi
     kind,
     get: (namespace, name) => orUndefined(ops.read({ namespace, name })),
     list: async (namespace, labelSelector) => (await ops.list({ namespace, labelSelector })).items,
-    create: (object) => ops.create({ namespace: object.metadata!.namespace!, body: object, fieldManager }),
-    replace: (existing, object) =>
-      ops.replace({
-        ...key(existing),
-        body: { ...object, metadata: { ...object.metadata, resourceVersion: existing.metadata!.resourceVersion } },
-        fieldManager,
-      }),
+    apply: (object, { force }) => ops.patch({ ...key(object), body: object, fieldManager, force }, applyPatch),
+    replace: async (existing, object) => {
+      const { resourceVersion } = existing.metadata!;
+      const body = { ...object, metadata: { ...object.metadata, resourceVersion } };
+      const replaced = await ops.replace({ ...key(existing), body, fieldManager });
+      const managedFields = replaced.metadata!.managedFields ?? [];
+      const kept = managedFields.filter((m) => !(m.manager === fieldManager && m.operation === "Update"));
+      if (kept.length === managedFields.length) return replaced;
+      const metadata = { managedFields: kept, resourceVersion: replaced.metadata!.resourceVersion };
+      return ops.patch({ ...key(existing), body: { metadata }, fieldManager }, mergePatch);
+    },
     delete: async (existing) => {
       const request = { ...key(existing), propagationPolicy: "Background", body: { preconditions: { uid: existing.metadata!.uid } } };
       await orUndefined(ops.delete(request));
@@ -144,21 +165,21 @@ export function kubeApi(kubeConfig: KubeConfig): KubeApi {
     deployments: childClient<V1Deployment>("Deployment", {
       read: (p) => apps.readNamespacedDeployment(p),
       list: (p) => apps.listNamespacedDeployment(p),
-      create: (p) => apps.createNamespacedDeployment(p),
+      patch: (p, options) => apps.patchNamespacedDeployment(p, options),
       replace: (p) => apps.replaceNamespacedDeployment(p),
       delete: (p) => apps.deleteNamespacedDeployment(p),
     }),
     services: childClient<V1Service>("Service", {
       read: (p) => core.readNamespacedService(p),
       list: (p) => core.listNamespacedService(p),
-      create: (p) => core.createNamespacedService(p),
+      patch: (p, options) => core.patchNamespacedService(p, options),
       replace: (p) => core.replaceNamespacedService(p),
       delete: (p) => core.deleteNamespacedService(p),
     }),
     hpas: childClient<V2HorizontalPodAutoscaler>("HorizontalPodAutoscaler", {
       read: (p) => autoscaling.readNamespacedHorizontalPodAutoscaler(p),
       list: (p) => autoscaling.listNamespacedHorizontalPodAutoscaler(p),
-      create: (p) => autoscaling.createNamespacedHorizontalPodAutoscaler(p),
+      patch: (p, options) => autoscaling.patchNamespacedHorizontalPodAutoscaler(p, options),
       replace: (p) => autoscaling.replaceNamespacedHorizontalPodAutoscaler(p),
       delete: (p) => autoscaling.deleteNamespacedHorizontalPodAutoscaler(p),
     }),

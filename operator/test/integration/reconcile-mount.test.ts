@@ -18,6 +18,7 @@ import { type ReconcileContext, reconcileMount } from "../../src/reconcile-mount
 import { createNamespace, testKubeConfig } from "../env/cluster.ts";
 import { markDeploymentReady, runPods } from "../env/kubelet.ts";
 import { backendDeployment, backendHpa, createBackendMount } from "../fixtures.ts";
+import { editShadow, editShadowService } from "./hand-edits.ts";
 import { InterferingMounts } from "./interfering-mounts.ts";
 
 const kubeConfig = testKubeConfig();
@@ -54,6 +55,11 @@ const shadowResourceVersions = async () => [
     .resourceVersion,
 ];
 
+const readShadow = () => apps.readNamespacedDeployment({ namespace: workloadNs, name: "backend-gefyra" });
+const readShadowService = () => core.readNamespacedService({ namespace: workloadNs, name: "backend-app-gefyra-svc" });
+const shadowEvents = async (mount: GefyraBridgeMount) =>
+  (await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.uid=${mount.metadata.uid}` })).items.map((e) => e.reason);
+
 beforeEach(async () => {
   ns = await createNamespace(kubeConfig, "gefyra");
   workloadNs = await createNamespace(kubeConfig, "demo");
@@ -77,7 +83,6 @@ describe("reconcileMount", () => {
     expect(shadow.metadata!.annotations).toEqual({
       "team.example.com/owner": "payments",
       "bridge.gefyra.dev/mount": `${ns}/backend-mount`,
-      "bridge.gefyra.dev/desired-hash": expect.stringMatching(/^[0-9a-f]{16}$/),
       // Written by the API server for the shadow itself, not copied (the original said "3").
       ...(shadow.metadata!.annotations!["deployment.kubernetes.io/revision"] && { "deployment.kubernetes.io/revision": "1" }),
     });
@@ -167,6 +172,98 @@ describe("reconcileMount", () => {
     const shadow = await apps.readNamespacedDeployment({ namespace: workloadNs, name: "backend-gefyra" });
     expect(shadow.spec!.template.spec!.containers[0]!.image).toBe("registry.example.com/backend:1.2.4");
     expect(shadow.metadata!.labels!["bridge.gefyra.dev/duplication-id"]).toBe("dup-1");
+  });
+
+  it("reverts hand edits of the shadow Deployment's replicas, labels and image (annotations kept)", async () => {
+    // Without an HPA the shadow's replicas are the original's.
+    await autoscaling.deleteNamespacedHorizontalPodAutoscaler({ namespace: workloadNs, name: "backend" });
+    const mount = await createMount();
+    await reconcileMount(context(), key());
+    const before = await readShadow();
+
+    await editShadow(kubeConfig, workloadNs, (shadow) => {
+      shadow.spec!.replicas = 5;
+      // Changes one of the operator's label values, drops the others (the mount-uid label too), adds one.
+      shadow.metadata!.labels = { app: "hacked", debug: "true" };
+      shadow.spec!.template.spec!.containers[0]!.image = "registry.example.com/evil:latest";
+    });
+    const edited = await readShadow();
+    expect([edited.spec!.replicas, edited.metadata!.labels!["app"], edited.metadata!.annotations]).toEqual([
+      5,
+      "hacked",
+      before.metadata!.annotations,
+    ]);
+
+    await reconcileMount(context(), key());
+    const after = await readShadow();
+    expect(after.spec!.replicas).toBe(2);
+    expect(after.spec!.template.spec!.containers.map((c) => c.image)).toEqual([
+      "registry.example.com/backend:1.2.3",
+      "registry.example.com/sidecar:1",
+    ]);
+    // What the operator sets is back; a label only the editor set is not the operator's to remove.
+    expect(after.metadata!.labels).toEqual({ ...before.metadata!.labels, debug: "true" });
+    expect(after.metadata!.annotations).toEqual(before.metadata!.annotations);
+    expect(after.spec!.template).toEqual(before.spec!.template);
+    expect(await shadowEvents(mount)).toContain("ShadowUpdated");
+
+    // Repaired is stable: the next reconcile writes nothing.
+    await reconcileMount(context(), key());
+    expect((await readShadow()).metadata!.resourceVersion).toBe(after.metadata!.resourceVersion);
+  });
+
+  it("reverts a hand edit of the shadow Service's selector", async () => {
+    await createMount();
+    await reconcileMount(context(), key());
+    const before = await readShadowService();
+
+    await editShadowService(kubeConfig, workloadNs, (service) => {
+      service.spec!.selector = { app: "backend" }; // the original's pods
+    });
+    await reconcileMount(context(), key());
+    const after = await readShadowService();
+    expect(after.spec!.selector).toEqual({ "bridge.gefyra.dev/duplication-id": "dup-1" });
+    expect(after.spec).toEqual(before.spec);
+  });
+
+  it("reverts a hand edit that an apply alone cannot (a new port reusing a port name of the operator's)", async () => {
+    const mount = await createMount();
+    await reconcileMount(context(), key());
+    const before = await readShadowService();
+
+    await editShadowService(kubeConfig, workloadNs, (service) => {
+      service.spec!.ports = [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }];
+    });
+    await reconcileMount(context(), key());
+    const after = await readShadowService();
+    expect(after.spec).toEqual(before.spec); // the same cluster IP too
+    // The operator owns its fields through its apply alone, so it can still drop them later.
+    expect(after.metadata!.managedFields!.map((m) => [m.manager, m.operation])).toEqual([["carrier2-operator", "Apply"]]);
+    expect(await shadowEvents(mount)).toContain("ShadowUpdated");
+
+    await reconcileMount(context(), key());
+    expect((await readShadowService()).metadata!.resourceVersion).toBe(after.metadata!.resourceVersion);
+  });
+
+  it("leaves the shadow's replicas to its HPA copy, and still reverts other hand edits", async () => {
+    await createMount();
+    await reconcileMount(context(), key());
+    // What the HPA controller would do to the shadow: scale it through the scale subresource.
+    const scale = await apps.readNamespacedDeploymentScale({ namespace: workloadNs, name: "backend-gefyra" });
+    await apps.replaceNamespacedDeploymentScale({
+      namespace: workloadNs,
+      name: "backend-gefyra",
+      body: { ...scale, spec: { replicas: 4 } },
+      fieldManager: "horizontal-pod-autoscaler",
+    });
+    await editShadow(kubeConfig, workloadNs, (shadow) => {
+      shadow.spec!.template.spec!.containers[0]!.image = "registry.example.com/evil:latest";
+    });
+
+    await reconcileMount(context(), key());
+    const after = await readShadow();
+    expect(after.spec!.replicas).toBe(4);
+    expect(after.spec!.template.spec!.containers[0]!.image).toBe("registry.example.com/backend:1.2.3");
   });
 
   it("deletes the shadow objects and its finalizer when the mount is deleted", async () => {

@@ -3,11 +3,11 @@ import {
   desiredShadowDeployment,
   desiredShadowHpa,
   desiredShadowService,
+  isShadowOf,
   scalesDeployment,
   suffixLabels,
 } from "../../src/desired-shadow.ts";
 import { OperatorError } from "../../src/errors.ts";
-import { DESIRED_HASH_ANNOTATION } from "../../src/labels.ts";
 import { backendDeployment, backendHpa } from "../fixtures.ts";
 
 const mount = { namespace: "gefyra", name: "backend-mount", uid: "0b7e1c0e-0000-4000-8000-000000000001" };
@@ -39,12 +39,10 @@ describe("desiredShadowDeployment", () => {
   });
 
   it("drops last-applied-configuration and revision, keeps other annotations, names its mount", () => {
-    const { [DESIRED_HASH_ANNOTATION]: hash, ...annotations } = shadow.metadata!.annotations!;
-    expect(annotations).toEqual({
+    expect(shadow.metadata!.annotations).toEqual({
       "team.example.com/owner": "payments",
       "bridge.gefyra.dev/mount": "gefyra/backend-mount",
     });
-    expect(hash).toMatch(/^[0-9a-f]{16}$/);
     expect(shadow.spec!.template.metadata!.annotations).toEqual({ "prometheus.io/scrape": "true" });
   });
 
@@ -56,13 +54,25 @@ describe("desiredShadowDeployment", () => {
     expect(original).toEqual(backendDeployment("demo"));
   });
 
-  it("hashes the desired state: same input same hash, any change another", () => {
-    const hash = (d: ReturnType<typeof desiredShadowDeployment>) => d.metadata!.annotations![DESIRED_HASH_ANNOTATION];
-    const changed = backendDeployment("demo");
-    changed.spec!.template.spec!.containers[0]!.image = "registry.example.com/backend:1.2.4";
-    expect(hash(desiredShadowDeployment(backendDeployment("demo"), mount, id))).toBe(hash(shadow));
-    expect(hash(desiredShadowDeployment(changed, mount, id))).not.toBe(hash(shadow));
-    expect(hash(desiredShadowDeployment(backendDeployment("demo"), mount, "dup-2"))).not.toBe(hash(shadow));
+  it("keeps the replica count an HPA copy set, when given one", () => {
+    expect(desiredShadowDeployment(backendDeployment("demo"), mount, id, 4).spec!.replicas).toBe(4);
+  });
+});
+
+describe("isShadowOf", () => {
+  const other = { ...mount, uid: "0b7e1c0e-0000-4000-8000-000000000002" };
+
+  it("knows a mount's shadow by its mount-uid label, or by its mount annotation if the label was edited", () => {
+    const labelled = desiredShadowDeployment(backendDeployment("demo"), mount, id);
+    expect(isShadowOf(labelled, mount)).toBe(true);
+    expect(isShadowOf({ metadata: { labels: { "bridge.gefyra.dev/mount-uid": mount.uid } } }, mount)).toBe(true);
+    expect(isShadowOf({ metadata: { annotations: { "bridge.gefyra.dev/mount": "gefyra/backend-mount" } } }, mount)).toBe(true);
+  });
+
+  it("does not claim an object of another mount or of nobody", () => {
+    expect(isShadowOf(desiredShadowDeployment(backendDeployment("demo"), { ...other, name: "other" }, id), mount)).toBe(false);
+    expect(isShadowOf(backendDeployment("demo"), mount)).toBe(false);
+    expect(isShadowOf({ metadata: {} }, mount)).toBe(false);
   });
 });
 
