@@ -115,6 +115,11 @@ describe("Gefyra Carrier2 scenarios", () => {
     expect(typeof withId.duration_ms).toBe("number");
     const without = await c2.waitForLog((l) => l.msg === "request" && l.path === "/without-id");
     expect(without.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    // Values that need escaping still give one valid JSON line.
+    await get(`http://127.0.0.1:${port}/escaped?q=%22`, { headers: { "request-id": 'a"b\\c\u00e9' } });
+    const escaped = await c2.waitForLog((l) => l.msg === "request" && String(l.path).startsWith("/escaped"));
+    expect(escaped.level).toBe("info");
+    expect(escaped.request_id).toBe('request-id:a"b\\c\u00e9');
   });
 
   it("stays up idle without a configuration and says so", async () => {

@@ -89,13 +89,29 @@ const STATUS_CLASSES = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
 // ── data plane (hot path) ────────────────────────────────────────────────────────────────────────────
 
+/** Labelled children, cached: prom-client hashes label objects on every call otherwise. */
+const requestCounters = new Map<string, ReturnType<typeof requests.labels>>();
+const durationHistograms = new Map<string, ReturnType<typeof duration.labels>>();
+
 /** Record one finished request. `seconds`: arrival to end; `error`: what went wrong, if anything. */
 export function recordRequest(port: number, route: string, status: number, seconds: number, error: ProxyError | undefined): void {
-  const p = String(port);
-  requests.inc({ port: p, route, status_class: STATUS_CLASSES[Math.trunc(status / 100)] ?? "5xx" });
-  duration.observe({ port: p, route }, seconds);
+  const statusClass = STATUS_CLASSES[Math.trunc(status / 100)] ?? "5xx";
+  const routeKey = `${port}\u0000${route}`;
+  const countKey = `${routeKey}\u0000${statusClass}`;
+  let counter = requestCounters.get(countKey);
+  if (!counter) {
+    counter = requests.labels(String(port), route, statusClass);
+    requestCounters.set(countKey, counter);
+  }
+  counter.inc();
+  let histogram = durationHistograms.get(routeKey);
+  if (!histogram) {
+    histogram = duration.labels(String(port), route);
+    durationHistograms.set(routeKey, histogram);
+  }
+  histogram.observe(seconds);
   if (error && error.source === "upstream") {
-    upstreamErrors.inc({ port: p, route, kind: error.code.slice("C2_UPSTREAM_".length).toLowerCase() });
+    upstreamErrors.inc({ port: String(port), route, kind: error.code.slice("C2_UPSTREAM_".length).toLowerCase() });
   }
 }
 
