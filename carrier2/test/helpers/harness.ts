@@ -103,6 +103,12 @@ export async function startUpstream(name: string, handler: Handler = echo, tls?:
   return self;
 }
 
+/** Every Carrier2 a test started: killed when the test process exits, whatever the tests did. */
+const spawned = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of spawned) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
 export interface LogLine {
   level: string;
   msg: string;
@@ -147,6 +153,8 @@ export async function startCarrier2(config: object | string | undefined, opts: S
     env: { ...process.env, CARRIER2_LOG_LEVEL: "debug", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  spawned.add(child);
+  child.once("exit", () => spawned.delete(child));
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let err = "";
