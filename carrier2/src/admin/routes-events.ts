@@ -12,6 +12,7 @@ import type { FastifyInstance } from "fastify";
 import { WebSocketServer } from "ws";
 import type { EventConsumer, RequestEvent } from "../observability/events.ts";
 import { log } from "../observability/log.ts";
+import { closingResponse } from "../proxy/downstream.ts";
 import { ADMIN_ERRORS, AdminError, type AdminErrorCode } from "./errors.ts";
 import type { AdminContext } from "./http.ts";
 
@@ -20,9 +21,9 @@ export const EVENTS_PATH = "/v1/events";
 function refuse(socket: Duplex, code: AdminErrorCode): void {
   const { status } = ADMIN_ERRORS[code];
   const body = JSON.stringify(new AdminError(code).body());
-  const reason = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Bad Request";
-  const extra = status === 401 ? 'www-authenticate: Bearer realm="carrier2"\r\n' : "";
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (status === 401) headers["www-authenticate"] = 'Bearer realm="carrier2"';
+  socket.end(closingResponse(status, headers, body));
 }
 
 function filterOf(url: URL): ((e: RequestEvent) => boolean) | undefined {

@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { TlsFiles } from "../config/index.ts";
 import { log } from "../observability/log.ts";
+import { closingResponse } from "../proxy/downstream.ts";
 import { handleRequest, handleUpgrade, type PortState } from "../proxy/driver.ts";
 import { createMultiProtocolServer, type PortServer } from "./protocols.ts";
 import type { Pem } from "./self-signed.ts";
@@ -41,10 +42,7 @@ function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: 
   if (err.code !== "ECONNRESET") log.info({ port, status, error: "C2_BAD_REQUEST", error_detail: `${err.code ?? ""} ${err.message}`.trim() }, "rejected");
   if (!socket.writable) return void socket.destroy();
   const body = `${JSON.stringify({ error: "C2_BAD_REQUEST", status, message: `malformed request: ${err.code ?? err.message}`, port })}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 400 ? "Bad Request" : status === 408 ? "Request Timeout" : "Request Header Fields Too Large"}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-carrier2-error: C2_BAD_REQUEST\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(closingResponse(status, { "content-type": "application/json", "x-carrier2-error": "C2_BAD_REQUEST" }, body));
 }
 
 /** A proxy port's server (HTTP/1.1, HTTP/2, WebSocket); requests read `state.table` at arrival. */

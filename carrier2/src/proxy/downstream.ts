@@ -36,6 +36,14 @@ function headBlock(status: number, message: string | undefined, headers: string[
   return out;
 }
 
+/**
+ * A whole HTTP/1.1 response as text, ending the connection (`connection: close`): for answering on a
+ * bare socket (malformed requests, refused upgrades) where no `ServerResponse` exists.
+ */
+export function closingResponse(status: number, headers: Record<string, string | number>, body: string): string {
+  return `${headBlock(status, undefined, { ...headers, "content-length": Buffer.byteLength(body) })}connection: close\r\n\r\n${body}`;
+}
+
 export class SocketDownstream implements Downstream {
   readonly #socket: Duplex;
   #headersSent = false;
