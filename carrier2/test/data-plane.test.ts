@@ -85,6 +85,10 @@ beforeAll(async () => {
         res.end();
       };
       pump();
+    } else if (url.startsWith("/early-answer")) {
+      // Answers at once, without reading the request body.
+      res.writeHead(200, { "x-served-by": self.name, "content-length": "5" });
+      res.end("early");
     } else if (url.startsWith("/early-hints")) {
       res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
       setTimeout(() => {
@@ -390,6 +394,33 @@ describe("slow clients", () => {
     } finally {
       await slow.stop();
     }
+  });
+});
+
+describe("upstreams that answer before reading the body", () => {
+  it("drops the rest of the client's body and keeps its connection going (regression: it stalled)", async () => {
+    const body = Buffer.alloc(1024 * 1024, 65);
+    const head = `POST /early-answer HTTP/1.1\r\nHost: a\r\nx-gefyra: special\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const responses = await new Promise<number>((resolve) => {
+      const sock = connect(port, "127.0.0.1");
+      let got = "";
+      const count = () => (got.match(/HTTP\/1\.1 200 OK/g) ?? []).length;
+      sock.on("data", (d: Buffer) => {
+        got += d.toString("latin1");
+        if (count() === 3) {
+          sock.destroy();
+          resolve(3);
+        }
+      });
+      sock.on("error", () => {});
+      sock.on("close", () => resolve(count()));
+      for (let i = 0; i < 3; i++) sock.write(Buffer.concat([Buffer.from(head), body]));
+      setTimeout(() => {
+        sock.destroy();
+        resolve(count());
+      }, 10_000).unref();
+    });
+    expect(responses).toBe(3);
   });
 });
 

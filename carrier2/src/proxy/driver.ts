@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
-import type { Duplex } from "node:stream";
+import { type Duplex, PassThrough } from "node:stream";
 import type { Dispatcher } from "undici";
 import { sessionClientIp } from "../listeners/protocols.ts";
 import { logRequest } from "../observability/access-log.ts";
@@ -119,7 +119,7 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
   }
   const upgrade = ctx.head ? (req.headers.upgrade ?? "websocket") : null;
   ctx.pools.get(endpoint, h2).dispatch(
-    { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody && !upgrade ? req : null, upgrade },
+    { path: ctx.target, method: req.method ?? "GET", headers, body: ctx.hasBody && !upgrade ? requestBody(ctx) : null, upgrade },
     new Exchange(ctx),
   );
 }
@@ -215,6 +215,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       break;
     }
     res.end();
+    drainRequestBody(this.#ctx);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -228,7 +229,7 @@ function failToProxy(ctx: RequestContext, err: unknown): void {
     return;
   }
   const error = classifyUpstreamError(err, ctx.responseStarted);
-  if (!ctx.responseStarted && error.retryable && ctx.route?.fallbackToCluster && !ctx.req.readableDidRead) {
+  if (!ctx.responseStarted && error.retryable && ctx.route?.fallbackToCluster && !ctx.hasBody) {
     ctx.fellBack = true;
     ctx.error = error;
     upstreamRequest(ctx, ctx.table.cluster);
@@ -245,6 +246,7 @@ function respondError(ctx: RequestContext, error: ProxyError): void {
     res.destroy(error);
     return;
   }
+  drainRequestBody(ctx);
   const body = `${JSON.stringify({
     error: error.code,
     status: error.status,
@@ -277,6 +279,31 @@ function logging(ctx: RequestContext): void {
 }
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The upstream answered before reading the whole request body (an early 200, a 413...). The client is
+ * still sending it: read and drop the rest, so its connection can carry its next request (nginx does
+ * the same) instead of stalling with a full TCP window.
+ */
+function drainRequestBody(ctx: RequestContext): void {
+  const req = ctx.req;
+  if (!ctx.hasBody || req.readableEnded || req.destroyed) return;
+  req.unpipe();
+  req.resume();
+}
+
+/**
+ * The request body as undici reads it: the client's stream piped (with backpressure) into a stream of
+ * its own. undici destroys the body it was given when it gives up on it (e.g. the upstream answered
+ * before reading it all); destroying the client's request itself would leave its connection stuck
+ * mid-body, so undici only ever gets this copy.
+ */
+function requestBody(ctx: RequestContext): PassThrough {
+  const body = new PassThrough({ highWaterMark: 64 * 1024 });
+  ctx.req.on("error", (err) => body.destroy(err));
+  ctx.req.pipe(body);
+  return body;
+}
 
 /** Just before a response head goes out: a draining port does not keep HTTP/1.1 connections alive. */
 function finalHead(ctx: RequestContext): void {
