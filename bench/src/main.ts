@@ -2,15 +2,18 @@
  * `npm run bench [-- --full | --smoke | options]`: Carrier2 side by side with its peers. See
  * bench/README.md. Writes <out>/<timestamp>.json, .md and .svg and prints the ratios.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { RunReport } from "./model.ts";
 import { parseOptions, USAGE } from "./options.ts";
 import { summary } from "./report/console.ts";
+import { computeRatios } from "./report/ratios.ts";
 import { toMarkdown } from "./report/markdown.ts";
 import { toSvg } from "./report/svg.ts";
 import { runAll } from "./runner.ts";
 import { bridges } from "./scenarios/bridges.ts";
+import { SCENARIOS } from "./scenarios/catalog.ts";
 import { l4 } from "./scenarios/l4.ts";
 import { routePushes } from "./scenarios/route-pushes.ts";
 import { rss } from "./scenarios/rss.ts";
@@ -33,6 +36,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (parsed.report) return rerender(parsed.report);
   const { profile } = parsed;
   const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const t0 = performance.now();
@@ -57,6 +61,22 @@ async function main(): Promise<number> {
     process.stderr.write("bench: Carrier2 did not serve in any scenario (see the skipped reasons above)\n");
     return 1;
   }
+  return 0;
+}
+
+/** `--report FILE.json`: ratios recomputed with the current code, markdown and SVG rewritten beside it. */
+function rerender(file: string): number {
+  const report = JSON.parse(readFileSync(file, "utf8")) as RunReport;
+  for (const s of report.scenarios) {
+    const info = Object.values(SCENARIOS).find((i) => i.key === s.id);
+    if (info && info.metric !== "none") s.ratios = computeRatios(s.measurements, info.metric);
+  }
+  const base = file.replace(/\.json$/, "");
+  const stamp = basename(base);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.svg`, toSvg(report));
+  writeFileSync(`${base}.md`, toMarkdown(report, `${stamp}.svg`));
+  process.stdout.write(`${summary(report, [file, `${base}.md`, `${base}.svg`])}\n`);
   return 0;
 }
 

@@ -23,6 +23,8 @@ bench/results/<timestamp>.{json,md,svg}. Quick by default (under 3 minutes on 2 
   --cpu-prof             run Carrier2 under --cpu-prof; profiles go to <out>/<timestamp>-profiles/
   --out DIR              where results go (default bench/results)
   --carrier2-bin FILE    another Carrier2 to measure (its bin/carrier2.js, e.g. in a git worktree)
+  --rss-requests N       requests for the RSS scenario (8) (default: smoke 2,000, quick 20,000, full 1M)
+  --report FILE.json     no run: recompute ratios and rewrite the .md/.svg of an earlier result
   -h, --help             this text
 `;
 
@@ -74,6 +76,8 @@ export interface Profile {
 
 export interface Parsed {
   help: boolean;
+  /** Re-render the markdown, SVG and ratios of an existing result JSON instead of running. */
+  report: string | undefined;
   profile: Profile;
   argv: string[];
 }
@@ -90,6 +94,11 @@ function num(value: string | undefined, what: string): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${what} wants a positive number, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Paths on the command line are relative to where `npm run` was typed (npm runs us in bench/). */
+function userPath(p: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), p);
 }
 
 export function parseOptions(argv: string[], defaultOut: string, defaultCarrier2Bin: string): Parsed {
@@ -111,6 +120,8 @@ export function parseOptions(argv: string[], defaultOut: string, defaultCarrier2
       "cpu-prof": { type: "boolean" },
       out: { type: "string" },
       "carrier2-bin": { type: "string" },
+      report: { type: "string" },
+      "rss-requests": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -169,15 +180,15 @@ export function parseOptions(argv: string[], defaultOut: string, defaultCarrier2
     bridgesStartWarmupS: values["start-warmup"] !== undefined ? Number(values["start-warmup"]) : base.bridgesStartWarmupS,
     upload: base.upload,
     pushRate: 10,
-    rssRequests: base.rssRequests,
+    rssRequests: Math.round(num(values["rss-requests"], "rss-requests") ?? base.rssRequests),
     upstream,
     accessLog: !values["no-access-log"],
     cpuProf: values["cpu-prof"] ?? false,
-    outDir: values.out ?? defaultOut,
-    carrier2Bin: values["carrier2-bin"] ? resolve(values["carrier2-bin"]) : defaultCarrier2Bin,
+    outDir: values.out ? userPath(values.out) : defaultOut,
+    carrier2Bin: values["carrier2-bin"] ? userPath(values["carrier2-bin"]) : defaultCarrier2Bin,
   };
   for (const [flag, v] of [["--warmup", profile.warmupS], ["--start-warmup", profile.startWarmupS]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`${flag} wants a number ≥ 0`);
   }
-  return { help: values.help ?? false, profile, argv };
+  return { help: values.help ?? false, report: values.report ? userPath(values.report) : undefined, profile, argv };
 }

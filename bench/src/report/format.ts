@@ -43,3 +43,9 @@ export function ratioGroups(ratios: readonly Ratio[]): { variant: string; worker
   }
   return [...groups.values()];
 }
+
+/** At most `n` items, evenly spread, first and last kept (for printing long series). */
+export function spread<T>(items: readonly T[], n = 12): T[] {
+  if (items.length <= n) return [...items];
+  return Array.from({ length: n }, (_, i) => items[Math.round((i * (items.length - 1)) / (n - 1))]!);
+}

@@ -1,6 +1,6 @@
 /** The markdown summary written next to the JSON: what ran, on what, the tables and the ratios. */
 import { PEERS, type RunReport, type ScenarioReport } from "../model.ts";
-import { mbps, n0, n2, ratio, ratioCell, ratioGroups } from "./format.ts";
+import { mbps, n0, n2, ratio, ratioCell, ratioGroups, spread } from "./format.ts";
 
 function measurementsTable(s: ScenarioReport): string[] {
   const big = s.id.startsWith("5-");
@@ -74,6 +74,10 @@ function extras(s: ScenarioReport): string[] {
     if (rss) {
       out.push("", `RSS of ${m.target} (supervisor + workers):`, "", "| when | total MiB | per process MiB |", "|---|---|---|");
       for (const r of rss) out.push(`| ${r.at} | ${r.totalMiB} | ${r.perProcessMiB.join(", ")} |`);
+      const points = m.extra?.rssTimeline as { atS: number; totalMiB: number }[] | undefined;
+      if (points && points.length > 2) {
+        out.push("", `RSS during the requests (a leak keeps growing; a lazy GC levels off): ${spread(points).map((p) => `${p.totalMiB} MiB at ${p.atS} s`).join(", ")}.`);
+      }
     }
   }
   return out;

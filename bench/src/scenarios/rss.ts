@@ -4,6 +4,7 @@ import { baseSpec, type Env, isSkip, levels, measure, type Scenario, scenarioRep
 import { rssOf } from "../targets/process.ts";
 import { developerMix, developerNames, type Routing } from "../targets/routing.ts";
 import { startTarget, type Target, targetPids } from "../targets/targets.ts";
+import { spread } from "../report/format.ts";
 import { SCENARIOS } from "./catalog.ts";
 
 interface RssSample {
@@ -41,7 +42,22 @@ async function run(env: Env) {
       const spec = baseSpec(env, target, developerMix(routing.bridges, 30));
       await warmStart(env, target, spec.requests, Math.max(env.profile.warmupS, env.profile.startWarmupS));
       samples.push(sample(target, "after warm-up"));
-      const m = await measure(env, target, info.key, variant, { ...spec, warmupS: 0, amount: count, durationS: 3_600, timeoutS: 10 });
+      // RSS every few seconds during the run: a leak grows steadily, a lazy GC levels off.
+      const timeline = () => {
+        const t0 = performance.now();
+        const points: { atS: number; totalMiB: number }[] = [];
+        const tick = () => {
+          const s = sample(target, "");
+          if (s) points.push({ atS: Math.round((performance.now() - t0) / 100) / 10, totalMiB: s.totalMiB });
+        };
+        const timer = setInterval(tick, env.profile.mode === "full" ? 10_000 : 2_000);
+        return async () => {
+          clearInterval(timer);
+          tick();
+          return { rssTimeline: points };
+        };
+      };
+      const m = await measure(env, target, info.key, variant, { ...spec, warmupS: 0, amount: count, durationS: 3_600, timeoutS: 10 }, timeline);
       samples.push(sample(target, `after ${variant}`));
       const idleS = env.profile.mode === "smoke" ? 0.5 : 2;
       await new Promise((r) => setTimeout(r, idleS * 1000));
@@ -49,7 +65,11 @@ async function run(env: Env) {
       const rss = samples.filter((s): s is RssSample => s !== undefined);
       m.extra = { ...m.extra, rss };
       if (rss.length === 0) notices.push("RSS not readable on this platform (/proc missing)");
-      else env.say(`  RSS carrier2×${workers}: ${rss.map((s) => `${s.at} ${s.totalMiB} MiB`).join(", ")}`);
+      else {
+        env.say(`  RSS carrier2×${workers}: ${rss.map((s) => `${s.at} ${s.totalMiB} MiB`).join(", ")}`);
+        const points = (m.extra?.rssTimeline ?? []) as { atS: number; totalMiB: number }[];
+        if (points.length > 2) env.say(`  RSS during the run: ${spread(points).map((p) => `${p.totalMiB} MiB @${p.atS}s`).join(", ")}`);
+      }
       measurements.push(m);
     } finally {
       await target.stop();
