@@ -75,7 +75,9 @@ function relay(state: PortState, client: Socket, upstreams: Set<Socket>): void {
 function linger(socket: Socket): void {
   if (socket.destroyed) return;
   socket.end();
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
 }
 
 export function createTcpServer(state: PortState): PortServer {

@@ -114,7 +114,8 @@ export function passesThrough(headers: IncomingHttpHeaders, instanceId: string):
 
 /** Response fields for the client: the upstream's, minus hop-by-hop ones. Flat `[name, value, ...]`. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): string[] {
-  const drop = connectionTokens(headers.connection);
+  const connection = headers.connection;
+  const drop = connection === undefined || connection === "keep-alive" || connection === "close" ? undefined : connectionTokens(connection);
   const out: string[] = [];
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;

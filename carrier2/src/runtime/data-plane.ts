@@ -12,7 +12,7 @@ import type { Carrier2Config, ProxyConfig } from "../config/index.ts";
 import type { PortServer } from "../listeners/protocols.ts";
 import { createProbeServer, createProxyServer, drainAndClose, listen, readTls } from "../listeners/servers.ts";
 import { createTcpServer } from "../listeners/tcp.ts";
-import { type Pem, selfSignedCertificate } from "../listeners/self-signed.ts";
+import type { Pem } from "../listeners/self-signed.ts";
 import { log } from "../observability/log.ts";
 import { connectionClosed, connectionOpened } from "../observability/metrics.ts";
 import type { PortState } from "../proxy/driver.ts";
@@ -189,7 +189,8 @@ export class DataPlane {
   }
 
   #probeCertificate(): Promise<Pem> {
-    this.#probePem ??= selfSignedCertificate("carrier2-probe");
+    // Loaded on first use: certificate generation costs startup time and memory most ports never need.
+    this.#probePem ??= import("../listeners/self-signed.ts").then((m) => m.selfSignedCertificate("carrier2-probe"));
     return this.#probePem;
   }
 }
