@@ -86,9 +86,11 @@ const PREFACE = "PRI ";
  */
 function sniff(socket: Socket, timeoutMs: number, decide: (first: Buffer, h2: boolean) => void): void {
   let seen: Buffer = Buffer.alloc(0);
+  const onTimeout = () => socket.destroy();
   const stop = () => {
     socket.off("data", onData);
     socket.off("end", onEnd);
+    socket.off("timeout", onTimeout);
     socket.setTimeout(0);
   };
   const onData = (chunk: Buffer) => {
@@ -105,7 +107,8 @@ function sniff(socket: Socket, timeoutMs: number, decide: (first: Buffer, h2: bo
   };
   socket.on("data", onData);
   socket.on("end", onEnd);
-  socket.setTimeout(timeoutMs, () => socket.destroy());
+  socket.on("timeout", onTimeout);
+  socket.setTimeout(timeoutMs);
 }
 
 export interface Handlers {
