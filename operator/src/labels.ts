@@ -26,3 +26,6 @@ export const CONTROLLER_NAME = "carrier2-operator";
 
 /** Where the operator runs and Gefyra keeps mounts and bridges, unless `OPERATOR_NAMESPACE` says otherwise. */
 export const DEFAULT_OPERATOR_NAMESPACE = "gefyra";
+
+/** Gefyra's label naming the client (developer) that owns a GefyraBridge, mirroring its `client` field. */
+export const CLIENT_LABEL = "gefyra.dev/client";

@@ -31,7 +31,7 @@ export interface Grant {
 /** In the operator's namespace (a Role): the mounts and bridges, which live only there, and Events about them. */
 export const NAMESPACE_GRANTS: Grant[] = [
   {
-    why: "informers list and watch mounts and bridges; reconciles get them, and write finalizer and state by merge patch",
+    why: "informers list and watch mounts and bridges; reconciles get them, and write finalizer and state by merge patch; the admission webhook lists bridges",
     rule: { apiGroups: [GROUP], resources: [MOUNT_PLURAL, BRIDGE_PLURAL], verbs: ["get", "list", "watch", "patch"] },
   },
   {

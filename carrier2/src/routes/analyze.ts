@@ -166,7 +166,8 @@ function q(s: string): string {
   return JSON.stringify(s);
 }
 
-function describeExample(ex: ExampleRequest): string {
+/** `GET /api with x-gefyra: bob`: an example request in one line, as finding messages quote it. */
+export function describeExample(ex: ExampleRequest): string {
   const headers = Object.entries(ex.headers).map(([n, v]) => `${n}: ${v}`);
   return `${ex.method} ${ex.path}${headers.length ? ` with ${headers.join(", ")}` : ""}`;
 }

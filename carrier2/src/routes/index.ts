@@ -12,6 +12,7 @@ export {
   analyzeConditions,
   analyzeConfig,
   analyzeRoutes,
+  describeExample,
   type ExampleRequest,
   type Finding,
   type FindingKind,

@@ -6,12 +6,13 @@
  * deletion or garbage-collects (see kubelet.ts for playing the kubelet).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createCa, generateKey, LOOPBACK_SERVER, writePublicKey } from "./pki.ts";
 
 export interface EnvTest {
   /** Kubeconfig (YAML) of the admin user. */
@@ -103,36 +104,21 @@ interface Certs {
 }
 
 function generateCerts(dir: string): Certs {
-  mkdirSync(dir, { recursive: true });
-  const p = (file: string) => join(dir, file);
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-  const key = (file: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p(file));
-  const signed = (name: string, subject: string, extensions: string) => {
-    key(`${name}.key`);
-    openssl("req", "-new", "-key", p(`${name}.key`), "-subj", subject, "-out", p(`${name}.csr`));
-    writeFileSync(p(`${name}.ext`), extensions);
-    openssl(
-      "x509", "-req", "-in", p(`${name}.csr`), "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-CAcreateserial",
-      "-days", "2", "-extfile", p(`${name}.ext`), "-out", p(`${name}.crt`),
-    );
-  };
-  key("ca.key");
-  openssl(
-    "req", "-x509", "-new", "-key", p("ca.key"), "-subj", "/CN=carrier2-envtest-ca", "-days", "2",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", p("ca.crt"),
-  );
-  signed("apiserver", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  signed("admin", "/O=system:masters/CN=envtest-admin", "extendedKeyUsage=clientAuth\n");
-  key("sa.key");
-  openssl("pkey", "-in", p("sa.key"), "-pubout", "-out", p("sa.pub"));
+  const ca = createCa(dir, "carrier2-envtest-ca");
+  const server = ca.sign("apiserver", "/CN=kube-apiserver", LOOPBACK_SERVER);
+  const admin = ca.sign("admin", "/O=system:masters/CN=envtest-admin", "extendedKeyUsage=clientAuth\n");
+  const saPrivate = join(dir, "sa.key");
+  const saPublic = join(dir, "sa.pub");
+  generateKey(saPrivate);
+  writePublicKey(saPrivate, saPublic);
   return {
-    caCert: p("ca.crt"),
-    serverCert: p("apiserver.crt"),
-    serverKey: p("apiserver.key"),
-    adminCert: p("admin.crt"),
-    adminKey: p("admin.key"),
-    saPrivate: p("sa.key"),
-    saPublic: p("sa.pub"),
+    caCert: ca.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+    saPrivate,
+    saPublic,
   };
 }
 
