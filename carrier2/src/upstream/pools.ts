@@ -1,13 +1,22 @@
 /**
- * Connection pools toward upstreams (undici `Pool`: keep-alive, pipelining off). One pool per endpoint
- * identity (and protocol), shared by every route and configuration generation that uses it; pools
- * nobody references any more are closed after the drain timeout, so in-flight requests finish on them.
+ * Connection pools toward upstreams: HTTP/1.1 by `h1.ts` (keep-alive, no pipelining), HTTP/2 by undici's
+ * `Pool`; both take the same `dispatch(options, handler)`. One pool per endpoint identity (and
+ * protocol), shared by every route and configuration generation that uses it; pools nobody references
+ * any more are closed after the drain timeout, so in-flight requests finish on them.
  */
 import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 import type { Carrier2Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { type DispatchHandler, type DispatchOptions, H1Pool } from "./h1.ts";
+
+/** What the driver sends exchanges through (an H1Pool, or undici's Pool for HTTP/2). */
+export interface UpstreamPool {
+  dispatch(options: DispatchOptions, handler: DispatchHandler): unknown;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
 
 /** Everything pools are made with; read (files included) before a generation commits. */
 export interface PoolSettings {
@@ -29,9 +38,12 @@ export function poolSettingsOf(config: Carrier2Config): PoolSettings {
   return { id, connectMs: t.connectMs, headersMs: t.headersMs, bodyIdleMs: t.bodyIdleMs, drainMs: t.drainMs, verify, ca };
 }
 
+/** How long an unused upstream connection is kept (below the usual server idle timeouts: nginx 75 s, Node 5 s). */
+const KEEP_ALIVE_MS = 4_000;
+
 export class UpstreamPools {
   /** Pool key → pool and the settings it was made under. */
-  #pools = new Map<string, { pool: Pool; settingsId: string }>();
+  #pools = new Map<string, { pool: UpstreamPool; settingsId: string }>();
   #settings: PoolSettings | undefined;
   /** Endpoint keys the current generation uses; undefined until the first `retire`. */
   #live: ReadonlySet<string> | undefined;
@@ -45,24 +57,34 @@ export class UpstreamPools {
    * The pool for an endpoint under the current settings (created on first use). `h2`: speak HTTP/2 —
    * negotiated by ALPN over TLS, prior knowledge (h2c) in plaintext.
    */
-  get(endpoint: Endpoint, h2 = false): Pool {
+  get(endpoint: Endpoint, h2 = false): UpstreamPool {
     const s = this.#settings!;
     const key = h2 ? `${endpoint.key}|h2` : endpoint.key;
     const entry = this.#pools.get(key);
     if (entry && entry.settingsId === s.id) return entry.pool;
     if (entry) this.#retireOne(entry.pool, s.drainMs);
-    const pool = new Pool(endpoint.origin, {
-      connections: null,
-      pipelining: 1,
-      connectTimeout: s.connectMs,
-      headersTimeout: s.headersMs,
-      bodyTimeout: s.bodyIdleMs,
-      keepAliveTimeout: 4_000,
-      ...(h2 ? { allowH2: true, useH2c: !endpoint.tls } : {}),
-      connect: endpoint.tls
-        ? { rejectUnauthorized: s.verify, ...(s.ca ? { ca: s.ca } : {}), ...(endpoint.servername ? { servername: endpoint.servername } : {}) }
-        : {},
-    });
+    const tls = endpoint.tls
+      ? { rejectUnauthorized: s.verify, ...(s.ca ? { ca: s.ca } : {}), ...(endpoint.servername ? { servername: endpoint.servername } : {}) }
+      : undefined;
+    const pool: UpstreamPool = h2
+      ? (new Pool(endpoint.origin, {
+          connections: null,
+          pipelining: 1,
+          connectTimeout: s.connectMs,
+          headersTimeout: s.headersMs,
+          bodyTimeout: s.bodyIdleMs,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          // useH2c (h2c with prior knowledge) is in undici's options but not yet in its types.
+          ...{ allowH2: true, useH2c: !endpoint.tls },
+          connect: tls ?? {},
+        }) as unknown as UpstreamPool)
+      : new H1Pool(endpoint, {
+          connectTimeout: s.connectMs,
+          headersTimeout: s.headersMs,
+          bodyTimeout: s.bodyIdleMs,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          ...(tls ? { tls } : {}),
+        });
     if (this.#live && !this.#live.has(endpoint.key)) {
       // A request of an older generation (e.g. a fallback) needs an endpoint that is gone: serve it,
       // then let the pool go.
@@ -84,7 +106,7 @@ export class UpstreamPools {
     }
   }
 
-  #retireOne(pool: Pool, drainMs: number): void {
+  #retireOne(pool: UpstreamPool, drainMs: number): void {
     pool.close().catch(() => {});
     const t = setTimeout(() => pool.destroy().catch(() => {}), drainMs);
     t.unref();

@@ -184,6 +184,7 @@ export async function startCarrier2(config: object | string | undefined, opts: S
   });
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {
     err += d;
+    if (process.env.C2_TEST_STDERR) process.stderr.write(d);
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 15_000) => {

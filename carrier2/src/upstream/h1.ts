@@ -1,0 +1,655 @@
+/**
+ * HTTP/1.1 toward upstreams: a keep-alive connection pool per endpoint that speaks the part of undici's
+ * Dispatcher API the proxy driver uses (`dispatch(options, handler)` and the DispatchHandler callbacks),
+ * so the driver is the same whichever carries the exchange. undici still carries HTTP/2 (`pools.ts`).
+ *
+ * Why not undici here: on the bench's main scenario undici's HTTP/1.1 client cost ~25 µs of CPU per
+ * request more than this one (a third of the whole proxy's budget; see bench/README.md). Responses are
+ * parsed by Node's own llhttp binding — the strict parser node:http uses for its client — so framing
+ * (Content-Length vs Transfer-Encoding, chunk sizes, 1xx, HEAD, 204/304, upgrades) is decided by the
+ * same code as Node's, not by hand.
+ *
+ * One connection carries one exchange at a time (no pipelining). A connection goes back to the pool only
+ * when its response ended cleanly, the request was sent whole, both sides keep it alive and nothing came
+ * after the response; anything unexpected destroys it, so a misbehaving upstream cannot hand one
+ * client's response to another. A request that found its reused connection already closed by the
+ * upstream (the keep-alive race) is sent again once on a new connection when that is safe: no body,
+ * idempotent method, nothing received.
+ */
+import { createRequire } from "node:module";
+import { connect as connectTcp, type Socket } from "node:net";
+import type { Readable } from "node:stream";
+import { connect as connectTls } from "node:tls";
+import { ProxyError } from "../proxy/errors.ts";
+import type { Endpoint } from "./endpoint.ts";
+
+// ── Node's llhttp binding (module `_http_common`, what node:http's client and server parse with) ─────
+
+interface LlhttpParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): number | (Error & { code?: string; bytesParsed?: number });
+  finish(): undefined | (Error & { code?: string });
+  close(): void;
+  [key: number]: unknown;
+}
+interface LlhttpModule {
+  HTTPParser: {
+    new (): LlhttpParser;
+    RESPONSE: number;
+    kOnMessageBegin: number;
+    kOnHeaders: number;
+    kOnHeadersComplete: number;
+    kOnBody: number;
+    kOnMessageComplete: number;
+    kOnExecute: number;
+    kLenientNone: number;
+  };
+  _checkInvalidHeaderChar(value: string): boolean;
+}
+const { HTTPParser, _checkInvalidHeaderChar: invalidHeaderChar } = createRequire(import.meta.url)("_http_common") as LlhttpModule;
+
+// ── the Dispatcher surface the driver uses (structurally undici's) ───────────────────────────────────
+
+export interface DispatchController {
+  abort(reason: Error): void;
+  pause(): void;
+  resume(): void;
+  readonly aborted: boolean;
+  readonly paused: boolean;
+  readonly reason: Error | null;
+}
+
+type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface DispatchHandler {
+  onRequestStart?(controller: DispatchController, context: unknown): void;
+  onRequestUpgrade?(controller: DispatchController, statusCode: number, headers: ResponseHeaders, socket: Socket): void;
+  onResponseStart?(controller: DispatchController, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void;
+  onResponseData?(controller: DispatchController, chunk: Buffer): void;
+  onResponseEnd?(controller: DispatchController, trailers: ResponseHeaders): void;
+  onResponseError?(controller: DispatchController, error: Error): void;
+}
+
+export interface DispatchOptions {
+  path: string;
+  method: string;
+  /** Flat `[name, value, ...]`, hop-by-hop fields already removed. */
+  headers: string[];
+  body: Readable | null;
+  /** The protocol to switch to (`Upgrade:`), for WebSocket; null for a plain exchange. */
+  upgrade: string | null;
+}
+
+export interface H1PoolOptions {
+  connectTimeout: number;
+  /** Idle time waiting for the response head (reset by any traffic, e.g. a request body being sent). */
+  headersTimeout: number;
+  /** Idle time between response body bytes. */
+  bodyTimeout: number;
+  /** How long an unused connection stays open. */
+  keepAliveTimeout: number;
+  tls?: { rejectUnauthorized: boolean; ca?: Buffer; servername?: string };
+}
+
+/** The `context` undici passes to onRequestStart (the driver reads none). */
+const NO_CONTEXT = Object.freeze({});
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+const MAX_HEADER_SIZE = 64 * 1024;
+
+/** `[name, value, ...]` as undici reports fields: lower-case names, repeated fields as arrays. */
+function headerRecord(raw: readonly string[]): ResponseHeaders {
+  const out: ResponseHeaders = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [seen, value];
+  }
+  return out;
+}
+
+/** The request head, or a ProxyError when a field cannot be written on the wire. */
+function requestHead(options: DispatchOptions, chunked: { value: boolean }): string {
+  let head = `${options.method} ${options.path} HTTP/1.1\r\n`;
+  const h = options.headers;
+  let hasLength = false;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i]!;
+    const value = h[i + 1]!;
+    if (invalidHeaderChar(value)) throw new ProxyError("C2_BAD_REQUEST", `invalid character in header ${JSON.stringify(name)}`);
+    if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (options.upgrade !== null) head += `connection: upgrade\r\nupgrade: ${options.upgrade}\r\n`;
+  else if (options.body !== null && !hasLength) {
+    head += "transfer-encoding: chunked\r\n";
+    chunked.value = true;
+  }
+  return `${head}\r\n`;
+}
+
+// ── one exchange: the handler's controller ───────────────────────────────────────────────────────────
+
+class Exchange implements DispatchController {
+  readonly options: DispatchOptions;
+  readonly handler: DispatchHandler;
+  aborted = false;
+  paused = false;
+  reason: Error | null = null;
+  /** Anything of the response arrived (then it is never sent again). */
+  received = false;
+  /** Sent once more after its reused connection turned out closed. */
+  retried = false;
+  /** The request (head and body) is on the wire. */
+  requestSent = false;
+  finished = false;
+  connection: Connection | undefined = undefined;
+
+  constructor(options: DispatchOptions, handler: DispatchHandler) {
+    this.options = options;
+    this.handler = handler;
+  }
+
+  get replayable(): boolean {
+    return !this.received && !this.retried && this.options.body === null && this.options.upgrade === null && IDEMPOTENT.has(this.options.method);
+  }
+
+  abort(reason: Error): void {
+    if (this.finished || this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.connection?.discard();
+    this.fail(reason);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.connection?.pauseReading();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.connection?.resumeReading();
+  }
+
+  /** The exchange failed: tell the handler once. */
+  fail(err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.connection = undefined;
+    this.handler.onResponseError?.(this, err);
+  }
+}
+
+// ── deadlines: one coarse timer for every connection (as undici's fast timers) ──────────────────────
+
+/** Resolution of upstream timeouts. Arming one costs an assignment, not a Node timer per phase. */
+const TICK_MS = 50;
+/** A clock that advances every tick: deadlines are set from it without reading the time per event. */
+let clock = performance.now();
+const armed = new Set<Connection>();
+let ticker: NodeJS.Timeout | undefined;
+
+function tick(): void {
+  clock = performance.now();
+  for (const c of armed) if (c.deadline <= clock) c.expire();
+  if (armed.size === 0) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+}
+
+function watch(c: Connection): void {
+  armed.add(c);
+  if (ticker === undefined) {
+    clock = performance.now();
+    ticker = setInterval(tick, TICK_MS).unref();
+  }
+}
+
+// ── one connection ───────────────────────────────────────────────────────────────────────────────────
+
+type Phase = "connecting" | "idle" | "head" | "body" | "gone";
+
+class Connection {
+  readonly #pool: H1Pool;
+  readonly socket: Socket;
+  readonly #parser: LlhttpParser;
+  #phase: Phase = "connecting";
+  #exchange: Exchange | undefined;
+  /** Carried an exchange before: a failure before any response byte may be the keep-alive race. */
+  #reused = false;
+  /** Fields gathered by llhttp before the head completes (many fields) or after the body (trailers). */
+  #fields: string[] = [];
+  #statusCode = 0;
+  #keepAlive = true;
+  /** The current response ended inside this `execute`; the connection is released after it. */
+  #complete = false;
+  /** Sending a request body: stop it if the exchange ends first. */
+  /** The fields of a 101 answering our upgrade: the socket is handed over once `execute` returns. */
+  #upgradeHead: string[] | undefined;
+  /** Something arrived that is not the answer to the current request (after it, or unasked for). */
+  #stray = false;
+  /** Stops sending the request body (the exchange ended first). */
+  #stopBody: (() => void) | undefined;
+  #error: Error | undefined;
+  /** When the current phase times out (`clock` time); only while in `armed`. */
+  deadline = 0;
+
+  constructor(pool: H1Pool, endpoint: Endpoint, options: H1PoolOptions) {
+    this.#pool = pool;
+    const tls = options.tls;
+    this.socket = tls
+      ? connectTls({
+          host: endpoint.host,
+          port: endpoint.port,
+          servername: tls.servername ?? (isIp(endpoint.host) ? undefined : endpoint.host),
+          rejectUnauthorized: tls.rejectUnauthorized,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          ALPNProtocols: ["http/1.1"],
+        })
+      : connectTcp({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    const parser = new HTTPParser();
+    parser.initialize(HTTPParser.RESPONSE, {}, MAX_HEADER_SIZE, HTTPParser.kLenientNone);
+    parser[HTTPParser.kOnMessageBegin] = () => {
+      if (this.#complete) this.#stray = true;
+    };
+    parser[HTTPParser.kOnHeaders] = (fields: string[]) => this.#onFields(fields);
+    parser[HTTPParser.kOnHeadersComplete] = (
+      _major: number,
+      _minor: number,
+      fields: string[] | undefined,
+      _method: unknown,
+      _url: unknown,
+      statusCode: number,
+      statusMessage: string,
+      upgrade: boolean,
+      keepAlive: boolean,
+    ) => this.#onHead(fields, statusCode, statusMessage, upgrade, keepAlive);
+    parser[HTTPParser.kOnBody] = (chunk: Buffer) => this.#onBody(chunk);
+    parser[HTTPParser.kOnMessageComplete] = () => this.#onMessageComplete();
+    parser[HTTPParser.kOnExecute] = () => {};
+    this.#parser = parser;
+
+    const socket = this.socket;
+    this.#arm(options.connectTimeout);
+    socket.once(tls ? "secureConnect" : "connect", () => this.#onConnect());
+    socket.on("data", (data: Buffer) => this.#onData(data));
+    socket.on("end", () => this.#onEnd());
+    socket.on("error", (err: Error) => {
+      this.#error ??= err;
+    });
+    socket.on("close", () => this.#onClose());
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** Carry `exchange` (on a new connection: once connected). */
+  start(exchange: Exchange): void {
+    exchange.connection = this;
+    this.#exchange = exchange;
+    if (this.#phase === "connecting") return;
+    this.#reused = true;
+    this.#send(exchange);
+  }
+
+  #onConnect(): void {
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true, 60_000);
+    const exchange = this.#exchange;
+    if (!exchange) {
+      this.#phase = "idle";
+      return;
+    }
+    this.#send(exchange);
+  }
+
+  #send(exchange: Exchange): void {
+    const { options } = exchange;
+    const chunked = { value: false };
+    let head: string;
+    try {
+      head = requestHead(options, chunked);
+    } catch (err) {
+      this.#exchange = undefined;
+      this.#release(true);
+      exchange.fail(err as Error);
+      return;
+    }
+    this.#phase = "head";
+    this.#complete = false;
+    this.#stray = false;
+    this.#fields = [];
+    this.#arm(this.#pool.options.headersTimeout);
+    const body = options.body;
+    if (body === null) {
+      this.socket.write(head, "latin1");
+      exchange.requestSent = true;
+      return;
+    }
+    this.socket.write(head, "latin1");
+    this.#sendBody(exchange, body, chunked.value);
+  }
+
+  /** Stream the request body with backpressure, chunk-framed when its length is unknown. */
+  #sendBody(exchange: Exchange, body: Readable, chunked: boolean): void {
+    const socket = this.socket;
+    const onData = (chunk: Buffer) => {
+      if (chunk.length === 0) return;
+      this.deadline = clock + this.#pool.options.headersTimeout; // waiting for the head counts from the last byte sent
+      const ok = chunked ? socket.write(`${chunk.length.toString(16)}\r\n`, "latin1") && socket.write(chunk) && socket.write("\r\n", "latin1") : socket.write(chunk);
+      if (!ok) {
+        body.pause();
+        socket.once("drain", () => body.resume());
+      }
+    };
+    let attached = true;
+    const onEnd = () => {
+      detach();
+      if (chunked) socket.write("0\r\n\r\n", "latin1");
+      exchange.requestSent = true;
+    };
+    // Stays attached: the body may still fail (its client went away) after this connection let go of it.
+    const onError = (err: Error) => {
+      if (!attached) return;
+      detach();
+      if (exchange.connection === this) exchange.abort(err);
+    };
+    const detach = () => {
+      attached = false;
+      this.#stopBody = undefined;
+      body.off("data", onData);
+      body.off("end", onEnd);
+    };
+    this.#stopBody = () => {
+      detach();
+      body.destroy(); // as undici does with a body it gives up on; the driver drains the client
+    };
+    body.on("data", onData);
+    body.once("end", onEnd);
+    body.on("error", onError);
+  }
+
+  #onData(data: Buffer): void {
+    const exchange = this.#exchange;
+    if (!exchange || this.#phase === "idle") {
+      // Bytes nobody asked for: the connection can no longer be trusted.
+      this.discard();
+      return;
+    }
+    exchange.received = true;
+    this.deadline = clock + (this.#phase === "body" ? this.#pool.options.bodyTimeout : this.#pool.options.headersTimeout);
+    const ret = this.#parser.execute(data);
+    if (typeof ret !== "number") {
+      this.#protocolError(ret);
+      return;
+    }
+    if (this.#upgradeHead) {
+      this.#handOver(exchange, this.#upgradeHead, data.subarray(ret));
+      return;
+    }
+    if (this.#phase === "gone") return; // discarded in a callback
+    if (this.#stray && !this.#complete) {
+      this.#protocolError(new Error("a response the request did not ask for (101 without Upgrade)"));
+      return;
+    }
+    if (this.#complete) this.#afterResponse();
+  }
+
+  #onFields(fields: string[]): void {
+    for (const f of fields) this.#fields.push(f);
+  }
+
+  #onHead(fields: string[] | undefined, statusCode: number, statusMessage: string, upgrade: boolean, keepAlive: boolean): number {
+    const exchange = this.#exchange;
+    if (!exchange || exchange.finished) return 1;
+    const raw = fields ?? this.#fields;
+    this.#fields = [];
+    this.#statusCode = statusCode;
+    if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) {
+      // Informational (100, 103 Early Hints): reported, the final response follows.
+      exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage);
+      return 0;
+    }
+    this.#keepAlive = keepAlive && exchange.options.upgrade === null;
+    if (statusCode === 101) {
+      if (upgrade && exchange.options.upgrade !== null) {
+        this.#upgradeHead = raw;
+        return 2;
+      }
+      this.#stray = true;
+      return 1;
+    }
+    this.#phase = "body";
+    if (exchange.paused) armed.delete(this);
+    else this.#arm(this.#pool.options.bodyTimeout);
+    try {
+      exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage);
+    } catch (err) {
+      exchange.abort(err as Error);
+      return 1;
+    }
+    return exchange.options.method === "HEAD" ? 1 : 0;
+  }
+
+  #onBody(chunk: Buffer): void {
+    const exchange = this.#exchange;
+    if (!exchange || exchange.finished) return;
+    exchange.handler.onResponseData?.(exchange, chunk);
+  }
+
+  #onMessageComplete(): void {
+    const exchange = this.#exchange;
+    if (!exchange || exchange.finished) return;
+    if (this.#statusCode < 200) return; // an informational response ended; the final one follows
+    const trailers = this.#fields.length > 0 ? headerRecord(this.#fields) : {};
+    this.#fields = [];
+    this.#complete = true;
+    exchange.finished = true;
+    exchange.connection = undefined;
+    exchange.handler.onResponseEnd?.(exchange, trailers);
+  }
+
+  /** The response ended: back to the pool, or closed. */
+  #afterResponse(): void {
+    if (this.#phase === "gone") return;
+    const exchange = this.#exchange;
+    if (this.#stray) this.#keepAlive = false; // bytes after the response: never trusted again
+    if (exchange && !exchange.requestSent) {
+      // The upstream answered before reading the whole body: the rest cannot be sent on.
+      this.#stopBody?.();
+      this.#keepAlive = false;
+    }
+    this.#exchange = undefined;
+    this.#complete = false;
+    this.#release(!this.#keepAlive);
+  }
+
+  #release(close: boolean): void {
+    if (close) {
+      this.discard();
+      return;
+    }
+    this.#phase = "idle";
+    this.#arm(this.#pool.options.keepAliveTimeout);
+    this.#pool.idle(this);
+  }
+
+  /** The upstream switched protocols: the socket becomes the tunnel's, with what came after the head. */
+  #handOver(exchange: Exchange, raw: string[], rest: Buffer): void {
+    this.#phase = "gone";
+    this.#upgradeHead = undefined;
+    this.#pool.forget(this);
+    this.#parser.close();
+    const socket = this.socket;
+    socket.pause();
+    socket.removeAllListeners("data");
+    socket.removeAllListeners("end");
+    socket.removeAllListeners("close");
+    armed.delete(this);
+    if (rest.length > 0) socket.unshift(rest); // the new protocol's first bytes
+    exchange.finished = true;
+    exchange.connection = undefined;
+    this.#exchange = undefined;
+    exchange.handler.onRequestUpgrade?.(exchange, 101, headerRecord(raw), socket);
+  }
+
+  #protocolError(err: Error & { code?: string }): void {
+    const exchange = this.#exchange;
+    this.discard();
+    const e = new ProxyError("C2_UPSTREAM_PROTOCOL", `${err.code ?? "HPE"} (${err.message})`, err);
+    exchange?.fail(e);
+  }
+
+  #arm(ms: number): void {
+    watch(this); // first: it brings the clock up to date when the ticker was stopped
+    this.deadline = clock + ms;
+  }
+
+  /** The current phase's deadline passed. */
+  expire(): void {
+    armed.delete(this);
+    this.#onTimeout();
+  }
+
+  #onTimeout(): void {
+    const exchange = this.#exchange;
+    const phase = this.#phase;
+    this.discard();
+    if (!exchange) return; // idle: the keep-alive time is over
+    if (phase === "connecting") exchange.fail(new ProxyError("C2_UPSTREAM_CONNECT_TIMEOUT", `no connection within ${this.#pool.options.connectTimeout} ms`));
+    else if (phase === "head") exchange.fail(new ProxyError("C2_UPSTREAM_TIMEOUT", `no response head within ${this.#pool.options.headersTimeout} ms`));
+    else exchange.fail(new ProxyError("C2_UPSTREAM_BODY_TIMEOUT", `no body bytes for ${this.#pool.options.bodyTimeout} ms`));
+  }
+
+  #onEnd(): void {
+    // End of stream delimits a body without length; llhttp tells whether the message is whole.
+    const exchange = this.#exchange;
+    if (exchange && this.#phase === "body") {
+      const err = this.#parser.finish();
+      if (err) {
+        // The length it announced (or the last chunk) never came: the upstream broke off.
+        this.discard();
+        exchange.fail(new ProxyError("C2_UPSTREAM_RESET", "closed before the response ended", err));
+      }
+    }
+  }
+
+  #onClose(): void {
+    const exchange = this.#exchange;
+    const phase = this.#phase;
+    this.#phase = "gone";
+    this.#exchange = undefined;
+    armed.delete(this);
+    this.#pool.forget(this);
+    this.#parser.close();
+    if (!exchange || exchange.finished) return;
+    exchange.connection = undefined;
+    if (this.#reused && exchange.replayable) {
+      // The upstream closed a kept-alive connection as this request went out: send it on a new one.
+      exchange.retried = true;
+      this.#pool.run(exchange, false);
+      return;
+    }
+    const cause = this.#error;
+    if (phase === "connecting" && cause) {
+      exchange.fail(cause); // ECONNREFUSED, TLS errors...: classified by the driver
+      return;
+    }
+    const detail = cause ? `${(cause as { code?: string }).code ?? cause.message}` : "closed before the response ended";
+    exchange.fail(new ProxyError("C2_UPSTREAM_RESET", detail, cause));
+  }
+
+  pauseReading(): void {
+    if (this.#phase !== "body") return;
+    this.socket.pause();
+    armed.delete(this); // a slow client is not a slow upstream
+  }
+
+  resumeReading(): void {
+    if (this.#phase !== "body") return;
+    this.#arm(this.#pool.options.bodyTimeout);
+    this.socket.resume();
+  }
+
+  /** Close for good (the exchange, if any, is failed by `close`). */
+  discard(): void {
+    if (this.#phase === "gone") return;
+    this.#stopBody?.();
+    this.socket.destroy();
+  }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
+}
+
+// ── the pool ─────────────────────────────────────────────────────────────────────────────────────────
+
+export class H1Pool {
+  readonly endpoint: Endpoint;
+  readonly options: H1PoolOptions;
+  /** Connections waiting for an exchange, most recently used last. */
+  readonly #idle: Connection[] = [];
+  readonly #all = new Set<Connection>();
+  #closing = false;
+  #drained: (() => void) | undefined;
+
+  constructor(endpoint: Endpoint, options: H1PoolOptions) {
+    this.endpoint = endpoint;
+    this.options = options;
+  }
+
+  dispatch(options: DispatchOptions, handler: DispatchHandler): boolean {
+    const exchange = new Exchange(options, handler);
+    handler.onRequestStart?.(exchange, NO_CONTEXT);
+    if (!exchange.aborted) this.run(exchange, true);
+    return true;
+  }
+
+  /** Put `exchange` on a connection: the most recently used idle one, else a new one. */
+  run(exchange: Exchange, reuse: boolean): void {
+    const connection = (reuse && this.#idle.pop()) || this.#open();
+    connection.start(exchange);
+  }
+
+  #open(): Connection {
+    const connection = new Connection(this, this.endpoint, this.options);
+    this.#all.add(connection);
+    return connection;
+  }
+
+  /** A connection finished its exchange and may carry another. */
+  idle(connection: Connection): void {
+    if (this.#closing) connection.discard();
+    else this.#idle.push(connection);
+  }
+
+  /** A connection is closed (or handed over to a tunnel). */
+  forget(connection: Connection): void {
+    this.#all.delete(connection);
+    const at = this.#idle.indexOf(connection);
+    if (at >= 0) this.#idle.splice(at, 1);
+    if (this.#closing && this.#all.size === 0) this.#drained?.();
+  }
+
+  /** Keep serving what is in flight (and late requests, on connections closed after use); close the rest. */
+  close(): Promise<void> {
+    this.#closing = true;
+    for (const c of this.#idle.splice(0)) c.discard();
+    if (this.#all.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#drained = resolve;
+    });
+  }
+
+  destroy(): Promise<void> {
+    this.#closing = true;
+    for (const c of [...this.#all]) c.discard();
+    return Promise.resolve();
+  }
+}
