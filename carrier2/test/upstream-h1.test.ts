@@ -60,7 +60,7 @@ async function upstream(onRequest: (socket: Socket, head: string, index: number,
   u.port = (u.server.address() as { port: number }).port;
   cleanups.push(async () => {
     for (const s of sockets) s.destroy();
-    await new Promise((r) => u.server.close(r));
+    await new Promise<void>((r) => u.server.close(() => r()));
   });
   return u;
 }
@@ -273,7 +273,7 @@ describe("HTTP/1.1 upstream client", () => {
     });
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
-    cleanups.push(() => new Promise((r) => server.close(r)));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
     const u = { port: (server.address() as { port: number }).port, requests: heads } as unknown as Upstream;
     const pool = poolFor(u);
     const chunked = new PassThrough();
@@ -340,7 +340,7 @@ describe("HTTP/1.1 upstream client", () => {
   it("reports a refused connection as the socket error (classified by the driver)", async () => {
     const u = await upstream(() => {});
     const port = u.port;
-    await new Promise((r) => u.server.close(r));
+    await new Promise<void>((r) => u.server.close(() => r()));
     const pool = new H1Pool(parseEndpoint(`127.0.0.1:${port}`, false, undefined), OPTIONS);
     cleanups.push(() => pool.destroy());
     expect(codeOf((await send(pool)).error)).toBe("ECONNREFUSED");
