@@ -124,7 +124,10 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
   );
 }
 
-/** undici handler for one upstream exchange: responseStart → responseData* → responseEnd | failToProxy. */
+/**
+ * Handler for one upstream exchange (undici's DispatchHandler shape, which `upstream/h1.ts` speaks too):
+ * responseStart → responseData* → responseEnd | failToProxy.
+ */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #ctx: RequestContext;
   /** A gRPC "trailers-only" response held back to be sent as one HEADERS frame ending the stream. */
@@ -293,10 +296,10 @@ function drainRequestBody(ctx: RequestContext): void {
 }
 
 /**
- * The request body as undici reads it: the client's stream piped (with backpressure) into a stream of
- * its own. undici destroys the body it was given when it gives up on it (e.g. the upstream answered
- * before reading it all); destroying the client's request itself would leave its connection stuck
- * mid-body, so undici only ever gets this copy.
+ * The request body as the upstream client reads it: the client's stream piped (with backpressure) into
+ * a stream of its own. The upstream client destroys the body it was given when it gives up on it (e.g.
+ * the upstream answered before reading it all); destroying the client's request itself would leave its
+ * connection stuck mid-body, so the upstream client only ever gets this copy.
  */
 function requestBody(ctx: RequestContext): PassThrough {
   const body = new PassThrough({ highWaterMark: 64 * 1024 });

@@ -61,7 +61,7 @@ const TLS_CODES = new Set([
   "EPROTO",
 ]);
 
-/** Map an undici/socket error to a ProxyError. */
+/** Map an upstream client (h1.ts, undici for HTTP/2) or socket error to a ProxyError. */
 export function classifyUpstreamError(err: unknown, responseStarted: boolean): ProxyError {
   if (err instanceof ProxyError) return err;
   const e = err as { code?: string; message?: string };
