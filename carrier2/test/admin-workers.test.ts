@@ -210,6 +210,10 @@ describe("admin API with threads: 2", () => {
     const after = await admin.metrics();
     const labels = `port="${port}",route="alice",status_class="2xx"`;
     expect(sample(after, "carrier2_requests_total", labels) - sample(before, "carrier2_requests_total", labels)).toBe(N);
+    const route = `port="${port}",route="alice"`;
+    const observed = (text: string) => sample(text, "carrier2_request_duration_seconds_count", route);
+    expect(observed(after) - observed(before)).toBe(N);
+    expect(sample(after, "carrier2_request_duration_seconds_bucket", `le="+Inf",${route}`)).toBe(observed(after));
     expect(sample(after, "carrier2_config_generation")).toBe(generation);
     // Both workers served some of those requests, and both reported them.
     const servedBy = new Set(requestLogs().filter((l) => String(l.request_id).startsWith("request-id:ev-")).map((l) => l.pid));

@@ -3,8 +3,11 @@
  * requests, `request_id`. The access log is the `msg: "request"` line written by the proxy's logging
  * phase.
  *
- * Lines are buffered and written in batches (one syscall per few KB instead of one per request), and
- * flushed at least every 50 ms and at exit, so a quiet proxy's lines still appear at once.
+ * Lines are collected and handed to the writer (sonic-boom: asynchronous, non-blocking, EAGAIN
+ * retried) in batches of about 16 KB, one write per batch instead of one per line; collected lines are
+ * handed over at least every 50 ms and written synchronously at exit, so a quiet proxy's lines still
+ * appear at once. Every line — access lines and the logger's own — goes through the same batch, in
+ * order.
  */
 import { pino } from "pino";
 
@@ -12,11 +15,27 @@ export type Logger = pino.Logger;
 
 const level = process.env.CARRIER2_LOG_LEVEL ?? "info";
 
-const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-setInterval(() => destination.flush(), 50).unref();
+/** Characters collected before they are handed to the writer. */
+const BATCH = 16 * 1024;
+
+// minLength 0: sonic-boom writes what it is handed at once (batching happens here).
+const destination = pino.destination({ dest: 1, sync: false, minLength: 0 });
+let batch = "";
+
+function handOver(): void {
+  if (batch.length === 0) return;
+  const lines = batch;
+  batch = "";
+  destination.write(lines);
+}
+
+setInterval(handOver, 50).unref();
 process.on("exit", () => {
   try {
     destination.flushSync();
+    // Handed over now, the batch would be written asynchronously: too late. A synchronous writer
+    // (same fd, EAGAIN retried) writes it after what the asynchronous one still had.
+    if (batch.length > 0) pino.destination({ dest: 1, sync: true }).write(batch);
   } catch {
     // stdout already gone: nothing left to do
   }
@@ -28,7 +47,8 @@ process.on("exit", () => {
  * request).
  */
 export function writeLine(line: string): void {
-  destination.write(line);
+  batch += line;
+  if (batch.length >= BATCH) handOver();
 }
 
 let isoMs = 0;
@@ -51,5 +71,5 @@ export const log: Logger = pino(
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   },
-  destination,
+  { write: writeLine },
 );

@@ -4,6 +4,7 @@
  * the listener swaps one reference (requests keep the table they started with).
  */
 import type { ProxyConfig } from "../config/index.ts";
+import { type RouteMetrics, routeMetrics } from "../observability/metrics.ts";
 import { compileRouteSet, type RouteSet } from "../routes/index.ts";
 import { type Endpoint, parseEndpoint } from "../upstream/endpoint.ts";
 
@@ -14,6 +15,10 @@ export interface Route {
   endpoints: readonly Endpoint[];
   /** For bridges: go to the cluster when the endpoint cannot be reached. */
   fallbackToCluster: boolean;
+  /** `name` as a JSON string, for the access log. */
+  nameJson: string;
+  /** This route's request metrics (the same object in every generation). */
+  metrics: RouteMetrics;
 }
 
 export interface PortTable {
@@ -31,6 +36,8 @@ export interface PortTable {
   connectMs: number;
   /** Round-robin cursor over the cluster endpoints. */
   cursor: { next: number };
+  /** Request metrics of requests refused before routing (route `none`). */
+  unroutedMetrics: RouteMetrics;
 }
 
 export function buildPortTable(proxy: ProxyConfig, generation: number, limits: { loopLimit: number; connectMs: number }): PortTable {
@@ -49,6 +56,8 @@ export function buildPortTable(proxy: ProxyConfig, generation: number, limits: {
         name,
         endpoints: [parseEndpoint(b.endpoint, b.tls ?? secure, b.sni || sni)],
         fallbackToCluster: b.fallback === "cluster",
+        nameJson: JSON.stringify(name),
+        metrics: routeMetrics(proxy.port, name),
       };
     },
   );
@@ -58,8 +67,20 @@ export function buildPortTable(proxy: ProxyConfig, generation: number, limits: {
     name: "cluster",
     endpoints: proxy.clusterUpstream.map((u) => parseEndpoint(u, clusterTls, sni)),
     fallbackToCluster: false,
+    nameJson: '"cluster"',
+    metrics: routeMetrics(proxy.port, "cluster"),
   };
-  return { port: proxy.port, generation, secure, routes: compiled.routes, bridges, cluster, ...limits, cursor: { next: 0 } };
+  return {
+    port: proxy.port,
+    generation,
+    secure,
+    routes: compiled.routes,
+    bridges,
+    cluster,
+    ...limits,
+    cursor: { next: 0 },
+    unroutedMetrics: routeMetrics(proxy.port, "none"),
+  };
 }
 
 /** The endpoint to use for a route now (round-robin for the cluster). */
