@@ -227,7 +227,6 @@ class Connection {
   #keepAlive = true;
   /** The current response ended inside this `execute`; the connection is released after it. */
   #complete = false;
-  /** Sending a request body: stop it if the exchange ends first. */
   /** The fields of a 101 answering our upgrade: the socket is handed over once `execute` returns. */
   #upgradeHead: string[] | undefined;
   /** Something arrived that is not the answer to the current request (after it, or unasked for). */
@@ -284,10 +283,6 @@ class Connection {
     socket.on("close", () => this.#onClose());
   }
 
-  get phase(): Phase {
-    return this.#phase;
-  }
-
   /** Carry `exchange` (on a new connection: once connected). */
   start(exchange: Exchange): void {
     exchange.connection = this;
@@ -301,11 +296,8 @@ class Connection {
     this.socket.setNoDelay(true);
     this.socket.setKeepAlive(true, 60_000);
     const exchange = this.#exchange;
-    if (!exchange) {
-      this.#phase = "idle";
-      return;
-    }
-    this.#send(exchange);
+    if (exchange) this.#send(exchange);
+    else this.discard(); // its exchange was aborted while connecting
   }
 
   #send(exchange: Exchange): void {
@@ -315,8 +307,9 @@ class Connection {
     try {
       head = requestHead(options, chunked);
     } catch (err) {
+      // Nothing was written: the connection stays good for the next exchange.
       this.#exchange = undefined;
-      this.#release(true);
+      this.#release(false);
       exchange.fail(err as Error);
       return;
     }
@@ -325,14 +318,9 @@ class Connection {
     this.#stray = false;
     this.#fields = [];
     this.#arm(this.#pool.options.headersTimeout);
-    const body = options.body;
-    if (body === null) {
-      this.socket.write(head, "latin1");
-      exchange.requestSent = true;
-      return;
-    }
     this.socket.write(head, "latin1");
-    this.#sendBody(exchange, body, chunked.value);
+    if (options.body === null) exchange.requestSent = true;
+    else this.#sendBody(exchange, options.body, chunked.value);
   }
 
   /** Stream the request body with backpressure, chunk-framed when its length is unknown. */
