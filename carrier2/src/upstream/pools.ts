@@ -5,11 +5,22 @@
  * any more are closed after the drain timeout, so in-flight requests finish on them.
  */
 import { readFileSync } from "node:fs";
-import { Pool } from "undici";
+import { createRequire } from "node:module";
+import type { Pool } from "undici";
 import type { Carrier2Config } from "../config/index.ts";
 import { log } from "../observability/log.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { type DispatchHandler, type DispatchOptions, H1Pool } from "./h1.ts";
+
+/**
+ * undici, loaded on the first HTTP/2 upstream (synchronously: it is CommonJS). A process that only
+ * speaks HTTP/1.1 upstream never loads it: ~5.5 MiB less heap for every major GC to mark.
+ */
+let undiciPool: typeof Pool | undefined;
+function http2Pool(): typeof Pool {
+  undiciPool ??= (createRequire(import.meta.url)("undici") as typeof import("undici")).Pool;
+  return undiciPool;
+}
 
 /** What the driver sends exchanges through (an H1Pool, or undici's Pool for HTTP/2). */
 export interface UpstreamPool {
@@ -67,7 +78,7 @@ export class UpstreamPools {
       ? { rejectUnauthorized: s.verify, ...(s.ca ? { ca: s.ca } : {}), ...(endpoint.servername ? { servername: endpoint.servername } : {}) }
       : undefined;
     const pool: UpstreamPool = h2
-      ? (new Pool(endpoint.origin, {
+      ? (new (http2Pool())(endpoint.origin, {
           connections: null,
           pipelining: 1,
           connectTimeout: s.connectMs,
