@@ -165,7 +165,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       // answered by Carrier2 itself, 102 is obsolete. The final response follows.
       if (statusCode === 103 && !ctx.downstreamClosed && headers.link !== undefined) {
         const link = headers.link;
-        (ctx.res as Partial<ServerResponse>).writeEarlyHints?.({ link: Array.isArray(link) ? link : [link] });
+        try {
+          (ctx.res as Partial<ServerResponse>).writeEarlyHints?.({ link: Array.isArray(link) ? link : [link] });
+        } catch {
+          // Hints Node refuses to write (a malformed Link) are only hints: the final response follows.
+        }
       }
       return;
     }

@@ -150,6 +150,9 @@ class Exchange implements DispatchController {
   constructor(options: DispatchOptions, handler: DispatchHandler) {
     this.options = options;
     this.handler = handler;
+    // From the start, not only once it is being sent: the client may go away while the connection is
+    // still being set up, and an unhandled stream error would take the process down.
+    options.body?.on("error", (err: Error) => this.abort(err));
   }
 
   get replayable(): boolean {
@@ -171,7 +174,7 @@ class Exchange implements DispatchController {
 
   resume(): void {
     this.paused = false;
-    this.connection?.resumeReading();
+    this.connection?.resumeReading(this);
   }
 
   /** The exchange failed: tell the handler once. */
@@ -180,6 +183,14 @@ class Exchange implements DispatchController {
     this.finished = true;
     this.connection = undefined;
     this.handler.onResponseError?.(this, err);
+  }
+
+  /** The response ended: tell the handler once. */
+  end(trailers: ResponseHeaders): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.connection = undefined;
+    this.handler.onResponseEnd?.(this, trailers);
   }
 }
 
@@ -233,6 +244,14 @@ class Connection {
   #stray = false;
   /** Stops sending the request body (the exchange ended first). */
   #stopBody: (() => void) | undefined;
+  /** Body bytes parsed while the client had the exchange paused: delivered on resume, in order. */
+  #held: Buffer[] = [];
+  /** The response ended while bytes were held: its trailers, delivered after them. */
+  #heldEnd: ResponseHeaders | undefined;
+  /** A handler callback threw inside the parser: the exchange fails once `execute` returns. */
+  #thrown: unknown;
+  /** How long this connection may stay unused: ours, or less when the upstream's Keep-Alive says so. */
+  #idleMs = 0;
   #error: Error | undefined;
   /** When the current phase times out (`clock` time); only while in `armed`. */
   deadline = 0;
@@ -317,6 +336,9 @@ class Connection {
     this.#complete = false;
     this.#stray = false;
     this.#fields = [];
+    this.#held = [];
+    this.#heldEnd = undefined;
+    this.#thrown = undefined;
     this.#arm(this.#pool.options.headersTimeout);
     this.socket.write(head, "latin1");
     if (options.body === null) exchange.requestSent = true;
@@ -329,26 +351,27 @@ class Connection {
     const onData = (chunk: Buffer) => {
       if (chunk.length === 0) return;
       this.deadline = clock + this.#pool.options.headersTimeout; // waiting for the head counts from the last byte sent
-      const ok = chunked ? socket.write(`${chunk.length.toString(16)}\r\n`, "latin1") && socket.write(chunk) && socket.write("\r\n", "latin1") : socket.write(chunk);
+      let ok: boolean;
+      if (chunked) {
+        // All three parts, whatever each write says: the framing must stay whole.
+        socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+        socket.write(chunk);
+        ok = socket.write("\r\n", "latin1");
+      } else {
+        ok = socket.write(chunk);
+      }
       if (!ok) {
         body.pause();
         socket.once("drain", () => body.resume());
       }
     };
-    let attached = true;
     const onEnd = () => {
       detach();
       if (chunked) socket.write("0\r\n\r\n", "latin1");
       exchange.requestSent = true;
     };
-    // Stays attached: the body may still fail (its client went away) after this connection let go of it.
-    const onError = (err: Error) => {
-      if (!attached) return;
-      detach();
-      if (exchange.connection === this) exchange.abort(err);
-    };
+    // Errors of the body are the exchange's (see Exchange): they abort it, which stops this.
     const detach = () => {
-      attached = false;
       this.#stopBody = undefined;
       body.off("data", onData);
       body.off("end", onEnd);
@@ -359,7 +382,6 @@ class Connection {
     };
     body.on("data", onData);
     body.once("end", onEnd);
-    body.on("error", onError);
   }
 
   #onData(data: Buffer): void {
@@ -380,12 +402,34 @@ class Connection {
       this.#handOver(exchange, this.#upgradeHead, data.subarray(ret));
       return;
     }
+    if (this.#thrown !== undefined) {
+      this.#handlerFailed(exchange);
+      return;
+    }
     if (this.#phase === "gone") return; // discarded in a callback
     if (this.#stray && !this.#complete) {
       this.#protocolError(new Error("a response the request did not ask for (101 without Upgrade)"));
       return;
     }
-    if (this.#complete) this.#afterResponse();
+    if (this.#complete && this.#heldEnd === undefined) this.#afterResponse();
+  }
+
+  /**
+   * Call the handler; a throw (a response the client side cannot take, e.g. an invalid Early Hints
+   * `Link`) is kept for after `execute`: exceptions must not escape into llhttp or the socket.
+   */
+  #deliver(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.#thrown ??= err;
+    }
+  }
+
+  #handlerFailed(exchange: Exchange): void {
+    const err = this.#thrown as Error;
+    this.discard();
+    exchange.fail(new ProxyError("C2_UPSTREAM_PROTOCOL", `response could not be forwarded: ${err?.message ?? err}`, err));
   }
 
   #onFields(fields: string[]): void {
@@ -399,11 +443,13 @@ class Connection {
     this.#fields = [];
     this.#statusCode = statusCode;
     if (statusCode >= 100 && statusCode < 200 && statusCode !== 101) {
-      // Informational (100, 103 Early Hints): reported, the final response follows.
-      exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage);
-      return 0;
+      // Informational (100, 103 Early Hints): reported, the final response follows. Never a body
+      // (1 = skip it, as node:http's client answers llhttp).
+      this.#deliver(() => exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage));
+      return 1;
     }
-    this.#keepAlive = keepAlive && exchange.options.upgrade === null;
+    this.#idleMs = keepAliveMs(raw, this.#pool.options.keepAliveTimeout);
+    this.#keepAlive = keepAlive && exchange.options.upgrade === null && this.#idleMs > 0;
     if (statusCode === 101) {
       if (upgrade && exchange.options.upgrade !== null) {
         this.#upgradeHead = raw;
@@ -415,31 +461,45 @@ class Connection {
     this.#phase = "body";
     if (exchange.paused) armed.delete(this);
     else this.#arm(this.#pool.options.bodyTimeout);
-    try {
-      exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage);
-    } catch (err) {
-      exchange.abort(err as Error);
-      return 1;
-    }
-    return exchange.options.method === "HEAD" ? 1 : 0;
+    this.#deliver(() => exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage));
+    return exchange.options.method === "HEAD" || this.#thrown !== undefined ? 1 : 0;
   }
 
   #onBody(chunk: Buffer): void {
     const exchange = this.#exchange;
-    if (!exchange || exchange.finished) return;
-    exchange.handler.onResponseData?.(exchange, chunk);
+    if (!exchange || exchange.finished || this.#thrown !== undefined) return;
+    // Paused means paused: the rest of this read waits with the connection until resume.
+    if (exchange.paused || this.#held.length > 0) this.#held.push(chunk);
+    else this.#deliver(() => exchange.handler.onResponseData?.(exchange, chunk));
   }
 
   #onMessageComplete(): void {
     const exchange = this.#exchange;
-    if (!exchange || exchange.finished) return;
+    if (!exchange || exchange.finished || this.#thrown !== undefined) return;
     if (this.#statusCode < 200) return; // an informational response ended; the final one follows
     const trailers = this.#fields.length > 0 ? headerRecord(this.#fields) : {};
     this.#fields = [];
     this.#complete = true;
-    exchange.finished = true;
-    exchange.connection = undefined;
-    exchange.handler.onResponseEnd?.(exchange, trailers);
+    if (exchange.paused || this.#held.length > 0) this.#heldEnd = trailers;
+    else this.#deliver(() => exchange.end(trailers));
+  }
+
+  /** The client drained: hand over what was held, then read on (or finish). */
+  #flushHeld(exchange: Exchange): void {
+    while (this.#held.length > 0 && !exchange.paused && this.#thrown === undefined) {
+      const chunk = this.#held.shift()!;
+      this.#deliver(() => exchange.handler.onResponseData?.(exchange, chunk));
+    }
+    if (this.#thrown !== undefined) {
+      this.#handlerFailed(exchange);
+      return;
+    }
+    if (exchange.paused || this.#heldEnd === undefined) return;
+    const trailers = this.#heldEnd;
+    this.#heldEnd = undefined;
+    this.#deliver(() => exchange.end(trailers));
+    if (this.#thrown !== undefined) this.discard();
+    else this.#afterResponse();
   }
 
   /** The response ended: back to the pool, or closed. */
@@ -463,7 +523,8 @@ class Connection {
       return;
     }
     this.#phase = "idle";
-    this.#arm(this.#pool.options.keepAliveTimeout);
+    this.#arm(this.#idleMs);
+    this.socket.resume(); // paused by the last exchange's client: idle connections must see a close
     this.#pool.idle(this);
   }
 
@@ -535,7 +596,13 @@ class Connection {
     armed.delete(this);
     this.#pool.forget(this);
     this.#parser.close();
+    this.#stopBody?.();
     if (!exchange || exchange.finished) return;
+    if (this.#heldEnd !== undefined) {
+      // The whole response is here, held for a paused client: it is delivered on resume.
+      this.#exchange = exchange;
+      return;
+    }
     exchange.connection = undefined;
     if (this.#reused && exchange.replayable) {
       // The upstream closed a kept-alive connection as this request went out: send it on a new one.
@@ -558,7 +625,11 @@ class Connection {
     armed.delete(this); // a slow client is not a slow upstream
   }
 
-  resumeReading(): void {
+  resumeReading(exchange: Exchange): void {
+    if (this.#held.length > 0 || this.#heldEnd !== undefined) {
+      this.#flushHeld(exchange);
+      if (exchange.paused || exchange.finished) return;
+    }
     if (this.#phase !== "body") return;
     this.#arm(this.#pool.options.bodyTimeout);
     this.socket.resume();
@@ -570,6 +641,18 @@ class Connection {
     this.#stopBody?.();
     this.socket.destroy();
   }
+}
+
+/** How long a connection may stay unused: ours, or the upstream's `Keep-Alive: timeout=N` less a second
+ * (as undici), so that it is never reused just as the upstream closes it. 0: do not reuse. */
+function keepAliveMs(raw: readonly string[], ours: number): number {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== "keep-alive") continue;
+    const timeout = /(?:^|[\s,;])timeout\s*=\s*(\d+)/i.exec(raw[i + 1]!);
+    if (timeout) return Math.max(0, Math.min(ours, Number(timeout[1]) * 1000 - 1000));
+  }
+  return ours;
 }
 
 function isIp(host: string): boolean {
@@ -586,6 +669,7 @@ export class H1Pool {
   readonly #all = new Set<Connection>();
   #closing = false;
   #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
 
   constructor(endpoint: Endpoint, options: H1PoolOptions) {
     this.endpoint = endpoint;
@@ -630,9 +714,10 @@ export class H1Pool {
     this.#closing = true;
     for (const c of this.#idle.splice(0)) c.discard();
     if (this.#all.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
+    this.#closed ??= new Promise((resolve) => {
       this.#drained = resolve;
     });
+    return this.#closed;
   }
 
   destroy(): Promise<void> {
