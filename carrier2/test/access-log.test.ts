@@ -8,7 +8,7 @@ import { accessLine, jsonString, millis } from "../src/observability/access-log.
 import type { RequestContext } from "../src/proxy/context.ts";
 import { ProxyError } from "../src/proxy/errors.ts";
 import { buildPortTable, type PortTable, type Route } from "../src/proxy/route-table.ts";
-import type { Endpoint } from "../src/upstream/endpoint.ts";
+import { type Endpoint, parseEndpoint } from "../src/upstream/endpoint.ts";
 
 const json = JSON.stringify;
 
@@ -107,7 +107,7 @@ describe("access line", () => {
   it("a route name and upstream needing escapes (names are validated, but escaping must not rely on it)", () => {
     const odd = table({ 'q"u\\o\u00e9': "10.0.0.9:80" });
     const route = odd.bridges[0]!;
-    const endpoint = { ...route.endpoints[0]!, address: 'h"o\\st\u00e9:80' };
+    const endpoint = parseEndpoint('h"o\\st\u00e9:80', false, undefined);
     expectSameLine(ctxOf(odd, { route, endpoint, hit: { bridge: 0, rule: 0 } }), 200, 3);
   });
 

@@ -5,117 +5,23 @@
  * kept delivering, bodies left attached on reset. Same scripted-upstream style as upstream-h1.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
-import { connect as connectTcp, createServer, type Server, type Socket } from "node:net";
+import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Carrier2, freePort, get, proxyPort, startCarrier2 } from "./helpers/harness.ts";
-import { ProxyError } from "../src/proxy/errors.ts";
-import { parseEndpoint } from "../src/upstream/endpoint.ts";
-import { type DispatchHandler, type DispatchOptions, H1Pool, type H1PoolOptions } from "../src/upstream/h1.ts";
+import { codeOf, listen, ok, poolFor, send, upstream, useCleanups } from "./helpers/scripted-upstream.ts";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    s.on("error", () => {});
-  });
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return (server.address() as { port: number }).port;
-}
-
-/** Raw upstream: `respond(socket, index)` once per request head (bodies are not expected). */
-async function scripted(respond: (s: Socket, i: number) => void): Promise<{ port: number; connections: () => number }> {
-  let n = 0;
-  let conns = 0;
-  const server = createServer((s) => {
-    conns++;
-    let buf = "";
-    s.setEncoding("latin1");
-    s.on("data", (d: string) => {
-      buf += d;
-      for (let end = buf.indexOf("\r\n\r\n"); end >= 0; end = buf.indexOf("\r\n\r\n")) {
-        buf = buf.slice(end + 4);
-        respond(s, n++);
-      }
-    });
-  });
-  const port = await listen(server);
-  return { port, connections: () => conns };
-}
-
-const OPTIONS: H1PoolOptions = { connectTimeout: 1000, headersTimeout: 1000, bodyTimeout: 1000, keepAliveTimeout: 4000 };
-
-function pool(port: number, options: Partial<H1PoolOptions> = {}): H1Pool {
-  const p = new H1Pool(parseEndpoint(`127.0.0.1:${port}`, false, undefined), { ...OPTIONS, ...options });
-  cleanups.push(() => p.destroy());
-  return p;
-}
-
-interface Outcome {
-  status?: number;
-  body: string;
-  error?: Error;
-  dataCalls: number;
-  dataBeforeFinalHead: number;
-  callbacks: string[];
-}
-
-function send(p: H1Pool, options: Partial<DispatchOptions> = {}, hooks: Partial<DispatchHandler> = {}): Promise<Outcome> {
-  const out: Outcome = { body: "", dataCalls: 0, dataBeforeFinalHead: 0, callbacks: [] };
-  return new Promise((resolve) => {
-    p.dispatch(
-      { method: "GET", path: "/", headers: ["host", "upstream"], body: null, upgrade: null, ...options },
-      {
-        onResponseStart(c, status, headers, msg) {
-          out.callbacks.push(`start ${status}`);
-          if (status >= 200) out.status = status;
-          hooks.onResponseStart?.(c, status, headers, msg);
-        },
-        onResponseData(c, chunk) {
-          out.callbacks.push("data");
-          out.dataCalls++;
-          if (out.status === undefined) out.dataBeforeFinalHead++;
-          out.body += chunk.toString("latin1");
-          hooks.onResponseData?.(c, chunk);
-        },
-        onResponseEnd() {
-          out.callbacks.push("end");
-          resolve(out);
-        },
-        onResponseError(_c, error) {
-          out.callbacks.push(`error ${(error as ProxyError).code ?? error.message}`);
-          out.error = error;
-          resolve(out);
-        },
-      },
-    );
-  });
-}
-
-const ok = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
-const codeOf = (e: Error | undefined) => (e instanceof ProxyError ? e.code : (e as { code?: string } | undefined)?.code);
+useCleanups();
 
 describe("h1: regressions", () => {
   it("a connection whose exchange paused on its last body chunk goes back to the pool reading", async () => {
-    const u = await scripted((s, i) => s.write(ok(`response-${i}`)));
-    const p = pool(u.port, { headersTimeout: 600 });
+    const u = await upstream((s, _h, i) => s.write(ok(`response-${i}`)));
+    const p = poolFor(u.port, { headersTimeout: 600 });
     // What the driver does when res.write() returns false: pause, resume on 'drain'.
     const r0 = await send(p, {}, {
       onResponseData(c) {
@@ -127,7 +33,7 @@ describe("h1: regressions", () => {
     const r1 = await send(p);
     expect(codeOf(r1.error)).toBeUndefined(); // was C2_UPSTREAM_TIMEOUT: the pooled socket stayed paused
     expect(r1.body).toBe("response-1");
-    expect(u.connections()).toBe(1);
+    expect(u.connections).toBe(1);
   });
 
   it("a chunked request body keeps its framing when socket.write() reports backpressure", async () => {
@@ -150,7 +56,7 @@ describe("h1: regressions", () => {
     });
     const port = await listen(server);
     const body = new PassThrough();
-    const sent = send(pool(port, { headersTimeout: 5000 }), { method: "POST", body });
+    const sent = send(poolFor(port, { headersTimeout: 5000 }), { method: "POST", body });
     const total = 64 * 1024 * 512; // 32 MiB in 64 KiB chunks (the size a client's request body arrives in)
     for (let i = 0; i < 512; i++) body.write(Buffer.alloc(64 * 1024, 97));
     body.end();
@@ -194,8 +100,8 @@ const server = createServer(() => {}).listen(0, "127.0.0.1", () => {
   });
 
   it("a body on a 1xx response is not taken from the final response (Node's client returns 1 = skip body)", async () => {
-    const u = await scripted((s) => s.write(`HTTP/1.1 150 Unknown Informational\r\nContent-Length: 4\r\n\r\n${ok("final")}`));
-    const r = await send(pool(u.port));
+    const u = await upstream((s) => s.write(`HTTP/1.1 150 Unknown Informational\r\nContent-Length: 4\r\n\r\n${ok("final")}`));
+    const r = await send(poolFor(u.port));
     expect(r.dataBeforeFinalHead).toBe(0); // was: "HTTP" delivered as response data before any final head
     expect(r.status).toBe(200);
     expect(r.body).toBe("final");
@@ -242,7 +148,7 @@ const server = createServer((s) => s.once("data", () => s.write("HTTP/1.1 103 Ea
       });
     });
     const port = await listen(server);
-    const p = pool(port);
+    const p = poolFor(port);
     expect((await send(p)).body).toBe("ok");
     await new Promise((r) => setTimeout(r, 999)); // the request leaves just as the upstream closes
     const body = new PassThrough();
@@ -257,10 +163,10 @@ const server = createServer((s) => s.once("data", () => s.write("HTTP/1.1 103 Ea
     // while paused (through the driver: one res.once('drain') listener each).
     let chunks = "";
     for (let i = 0; i < 50; i++) chunks += `1\r\n${i % 10}\r\n`;
-    const u = await scripted((s) => s.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}0\r\n\r\n`));
+    const u = await upstream((s) => s.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunks}0\r\n\r\n`));
     let whilePaused = 0;
     let state: "reading" | "paused" | "resumed" = "reading";
-    const r = await send(pool(u.port), {}, {
+    const r = await send(poolFor(u.port), {}, {
       onResponseData(c) {
         if (state === "paused") whilePaused++;
         if (state === "reading") {
@@ -284,7 +190,7 @@ const server = createServer((s) => s.once("data", () => s.write("HTTP/1.1 103 Ea
     });
     const port = await listen(server);
     const body = new PassThrough();
-    const sent = send(pool(port), { method: "POST", body });
+    const sent = send(poolFor(port), { method: "POST", body });
     body.write("x".repeat(100));
     const r = await sent;
     expect(codeOf(r.error)).toBe("C2_UPSTREAM_RESET");

@@ -3,7 +3,6 @@
  * metrics, and — only while someone watches `GET /v1/events` — its routing event.
  */
 import type { RequestContext } from "../proxy/context.ts";
-import type { Endpoint } from "../upstream/endpoint.ts";
 import { requestChannel } from "./events.ts";
 import { isoNow, log, writeLine } from "./log.ts";
 import { recordRequest, recordUpstreamError } from "./metrics.ts";
@@ -47,7 +46,7 @@ export function logRequest(ctx: RequestContext, status: number): void {
 export function accessLine(ctx: RequestContext, status: number, micros: number): string {
   const route = ctx.route;
   const endpoint = ctx.endpoint;
-  let line = `{"level":"info","time":"${isoNow()}${AFTER_TIME}${jsonString(ctx.requestId)},"port":${ctx.table.port},"method":${jsonString(ctx.req.method ?? "")},"path":${jsonString(ctx.target || ctx.req.url || "")},"route":${route ? route.nameJson : "null"},"upstream":${endpoint ? upstreamJson(endpoint) : "null"},"status":${status},"duration_ms":${millis(micros)},"generation":${ctx.table.generation}`;
+  let line = `{"level":"info","time":"${isoNow()}${AFTER_TIME}${jsonString(ctx.requestId)},"port":${ctx.table.port},"method":${jsonString(ctx.req.method ?? "")},"path":${jsonString(ctx.target || ctx.req.url || "")},"route":${route ? route.nameJson : "null"},"upstream":${endpoint ? endpoint.addressJson : "null"},"status":${status},"duration_ms":${millis(micros)},"generation":${ctx.table.generation}`;
   if (ctx.hit) line += `,"rule":${ctx.hit.rule}`;
   if (ctx.fellBack) line += `,"fallback":true`;
   if (ctx.error) line += `,"error":${jsonString(ctx.error.code)},"error_detail":${jsonString(ctx.error.message)}`;
@@ -60,17 +59,6 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** `JSON.stringify(s)`, without its cost for the usual string that needs no escaping. */
 export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
-
-const upstreamJsonOf = new WeakMap<Endpoint, string>();
-
-function upstreamJson(endpoint: Endpoint): string {
-  let text = upstreamJsonOf.get(endpoint);
-  if (text === undefined) {
-    text = JSON.stringify(endpoint.address);
-    upstreamJsonOf.set(endpoint, text);
-  }
-  return text;
 }
 
 /** `.001` ... `.999` without trailing zeros, and `""` for 0. */

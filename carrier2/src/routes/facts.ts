@@ -31,14 +31,19 @@ function safeDecode(s: string): string {
   }
 }
 
+/** Append one occurrence of a repeatable field. */
+function addValue(out: Map<string, string[]>, name: string, value: string): void {
+  const list = out.get(name);
+  if (list) list.push(value);
+  else out.set(name, [value]);
+}
+
 function parseQuery(target: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const q = target.indexOf("?");
   if (q < 0) return out;
   for (const [name, value] of new URLSearchParams(target.slice(q + 1))) {
-    const list = out.get(name);
-    if (list) list.push(value);
-    else out.set(name, [value]);
+    addValue(out, name, value);
   }
   return out;
 }
@@ -52,9 +57,7 @@ function parseCookies(header: string | undefined): Map<string, string[]> {
     const name = part.slice(0, eq).trim();
     let value = part.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    const list = out.get(name);
-    if (list) list.push(value);
-    else out.set(name, [value]);
+    addValue(out, name, value);
   }
   return out;
 }
@@ -70,9 +73,7 @@ function parseBaggage(header: string | undefined): Map<string, string[]> {
     if (eq < 0) continue;
     const key = kv.slice(0, eq).trim();
     const value = safeDecode(kv.slice(eq + 1).trim());
-    const list = out.get(key);
-    if (list) list.push(value);
-    else out.set(key, [value]);
+    addValue(out, key, value);
   }
   return out;
 }

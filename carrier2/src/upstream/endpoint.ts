@@ -3,6 +3,8 @@
 export interface Endpoint {
   /** As written: `host:port`. */
   address: string;
+  /** `address` as a JSON string, for the access log (escaped once, not per request). */
+  addressJson: string;
   host: string;
   port: number;
   tls: boolean;
@@ -22,5 +24,5 @@ export function parseEndpoint(address: string, tls: boolean, sni: string | undef
   if (bracketed) host = host.slice(1, -1);
   const servername = tls && sni ? sni : undefined;
   const origin = `${tls ? "https" : "http"}://${bracketed ? `[${host}]` : host}:${port}`;
-  return { address, host, port, tls, servername, origin, key: `${origin}|${servername ?? ""}` };
+  return { address, addressJson: JSON.stringify(address), host, port, tls, servername, origin, key: `${origin}|${servername ?? ""}` };
 }

@@ -17,7 +17,7 @@
  * idempotent method, nothing received.
  */
 import { createRequire } from "node:module";
-import { connect as connectTcp, type Socket } from "node:net";
+import { connect as connectTcp, isIP, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { connect as connectTls } from "node:tls";
 import { ProxyError } from "../proxy/errors.ts";
@@ -263,7 +263,7 @@ class Connection {
       ? connectTls({
           host: endpoint.host,
           port: endpoint.port,
-          servername: tls.servername ?? (isIp(endpoint.host) ? undefined : endpoint.host),
+          servername: tls.servername ?? (isIP(endpoint.host) !== 0 ? undefined : endpoint.host),
           rejectUnauthorized: tls.rejectUnauthorized,
           ...(tls.ca ? { ca: tls.ca } : {}),
           ALPNProtocols: ["http/1.1"],
@@ -655,9 +655,6 @@ function keepAliveMs(raw: readonly string[], ours: number): number {
   return ours;
 }
 
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(":");
-}
 
 // ── the pool ─────────────────────────────────────────────────────────────────────────────────────────
 
