@@ -1,10 +1,11 @@
 /**
  * One proxy port speaks HTTP/1.1, HTTP/2 and WebSocket at once:
- * - TLS ports: ALPN picks `h2` or `http/1.1` (an HTTP/2 secure server with `allowHTTP1`).
+ * - TLS ports: ALPN picks `h2` or `http/1.1`.
  * - Plaintext ports: the first bytes decide: the HTTP/2 connection preface (`PRI * HTTP/2.0`, "h2c with
- *   prior knowledge", as gRPC clients send) goes to an HTTP/2 server, anything else to HTTP/1.1.
+ *   prior knowledge", as gRPC clients send) goes to HTTP/2, anything else to HTTP/1.1.
+ * HTTP/1.1 (and WebSocket upgrades) is Carrier2's own server (`http1.ts`); HTTP/2 is node:http2's.
  *
- * Every port is a plain TCP listener of ours in front of Node's protocol servers, which never listen
+ * Every port is a plain TCP listener of ours in front of the protocol servers, which never listen
  * themselves. That gives three things:
  * - a gate: a port bound while a configuration is only being prepared holds the connections it accepts
  *   until `open()` (commit), so no request is served by a generation that may still be aborted;
@@ -12,11 +13,12 @@
  * - connection tracking, so a closing port drains: idle connections close at once (HTTP/2 sessions get
  *   GOAWAY), busy ones when their response is done, all at the drain deadline.
  */
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createSecureServer, createServer as createH2Server, type Http2Session } from "node:http2";
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { Duplex } from "node:stream";
-import type { SecureContextOptions } from "node:tls";
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from "node:tls";
+import type { Downstream, ProxyRequest } from "../proxy/downstream.ts";
+import { type Http1Handlers, serveHttp1 } from "./http1.ts";
 import type { Pem } from "./self-signed.ts";
 
 /** What the data plane holds for every listening port (proxy, tcp, probe). */
@@ -33,6 +35,8 @@ interface Tracked {
   sessions: Set<Http2Session>;
   /** Sockets whose connection is HTTP/2 (their sessions drain by GOAWAY). */
   h2Sockets: WeakSet<Socket>;
+  /** HTTP/1.1 sockets serving a request or tunnelling (see `http1.ts`). */
+  busy: WeakSet<Socket>;
 }
 
 /** Client address of an HTTP/2 session on a plaintext port (its socket is wrapped, see `Replay`). */
@@ -111,9 +115,9 @@ function sniff(socket: Socket, timeoutMs: number, decide: (first: Buffer, h2: bo
   socket.setTimeout(timeoutMs);
 }
 
-export interface Handlers {
-  /** Wires request/upgrade/error handlers onto an HTTP/1.1 or HTTP/2 server. */
-  attach(server: Server | ReturnType<typeof createH2Server> | ReturnType<typeof createSecureServer>): void;
+/** What a proxy port does with requests, whichever protocol carried them. */
+export interface Handlers extends Omit<Http1Handlers, "request"> {
+  request(req: ProxyRequest, res: Downstream, expectContinue: boolean): void;
 }
 
 export interface ListenerOptions {
@@ -121,17 +125,27 @@ export interface ListenerOptions {
   headersTimeoutMs: number;
   /** Idle keep-alive connections close after this; idle HTTP/2 sessions too. */
   keepAliveTimeoutMs: number;
+  /** Largest HTTP/1.1 request head (→ 431). */
+  maxHeaderSize: number;
 }
 
 function newTracked(): Tracked {
-  return { sockets: new Set(), sessions: new Set(), h2Sockets: new WeakSet() };
+  return { sockets: new Set(), sessions: new Set(), h2Sockets: new WeakSet(), busy: new WeakSet() };
 }
 
-function trackSession(tracked: Tracked, server: ReturnType<typeof createH2Server> | ReturnType<typeof createSecureServer>): void {
-  server.on("session", (session: Http2Session) => {
+/** node:http2's server for a port's HTTP/2 connections (handed over by us, never listening itself). */
+function http2Server(tracked: Tracked, options: ListenerOptions, handlers: Handlers): ReturnType<typeof createH2Server> {
+  const h2 = createH2Server({ settings: { enableConnectProtocol: false } });
+  h2.setTimeout(options.keepAliveTimeoutMs);
+  const request = (expectContinue: boolean) => (req: Http2ServerRequest, res: Http2ServerResponse) =>
+    handlers.request(req as unknown as ProxyRequest, res as unknown as Downstream, expectContinue);
+  h2.on("request", request(false));
+  h2.on("checkContinue", request(true));
+  h2.on("session", (session: Http2Session) => {
     tracked.sessions.add(session);
     session.once("close", () => tracked.sessions.delete(session));
   });
+  return h2;
 }
 
 /**
@@ -153,7 +167,6 @@ export function gatedListener(
     if (opened) handle(socket);
     else held.push(socket);
   });
-  const busy = (s: Socket) => (s as Socket & { _httpMessage?: unknown })._httpMessage != null;
   return Object.assign(outer, {
     open(): void {
       opened = true;
@@ -161,7 +174,7 @@ export function gatedListener(
     },
     closeIdleConnections(): void {
       for (const session of tracked.sessions) if (!session.closed) session.close();
-      for (const s of tracked.sockets) if (!busy(s) && !tracked.h2Sockets.has(s)) s.destroy();
+      for (const s of tracked.sockets) if (!tracked.busy.has(s) && !tracked.h2Sockets.has(s)) s.destroy();
     },
     closeAllConnections(): void {
       for (const session of tracked.sessions) session.destroy();
@@ -171,48 +184,38 @@ export function gatedListener(
   }) as PortServer;
 }
 
-export function createMultiProtocolServer(
-  pem: Pem | undefined,
-  h1Options: Record<string, unknown>,
-  options: ListenerOptions,
-  handlers: Handlers,
-): PortServer {
-  const h2Options = { settings: { enableConnectProtocol: false } };
+export function createMultiProtocolServer(pem: Pem | undefined, options: ListenerOptions, handlers: Handlers): PortServer {
+  const tracked = newTracked();
+  const h2 = http2Server(tracked, options, handlers);
+  const h1Options = { ...options, busy: tracked.busy };
+  const h1Handlers: Http1Handlers = handlers;
   if (pem) {
-    const secure = createSecureServer({ ...h1Options, ...h2Options, ...pem, allowHTTP1: true });
-    (secure as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    secure.setTimeout(options.keepAliveTimeoutMs);
-    handlers.attach(secure);
-    const tracked = newTracked();
-    trackSession(tracked, secure);
-    // Once TLS is up, track the TLS socket (the one HTTP marks busy) instead of the raw one it wraps.
-    secure.on("secureConnection", (tlsSocket: Socket & { alpnProtocol?: string | false; _parent?: Socket }) => {
+    const tls = createTlsServer({ ...pem, ALPNProtocols: ["h2", "http/1.1"] });
+    // Once TLS is up, track the TLS socket instead of the raw one it wraps.
+    tls.on("secureConnection", (tlsSocket: TLSSocket & { _parent?: Socket }) => {
       if (tlsSocket._parent) tracked.sockets.delete(tlsSocket._parent);
       tracked.sockets.add(tlsSocket);
       tlsSocket.once("close", () => tracked.sockets.delete(tlsSocket));
-      if (tlsSocket.alpnProtocol === "h2") tracked.h2Sockets.add(tlsSocket);
+      tlsSocket.on("error", () => tlsSocket.destroy());
+      if (tlsSocket.alpnProtocol === "h2") {
+        tracked.h2Sockets.add(tlsSocket);
+        h2.emit("connection", tlsSocket);
+      } else {
+        serveHttp1(tlsSocket, h1Handlers, h1Options);
+      }
     });
-    const server = gatedListener(
+    tls.on("tlsClientError", (_err: Error, socket: Socket) => socket.destroy());
+    return gatedListener(
       (socket) => {
-        secure.emit("connection", socket);
+        socket.setNoDelay(true);
+        tls.emit("connection", socket);
         socket.resume();
       },
       tracked,
-      { setSecureContext: (ctx: SecureContextOptions) => secure.setSecureContext(ctx) },
+      { setSecureContext: (ctx: SecureContextOptions) => tls.setSecureContext(ctx) },
     );
-    // Node's protocol servers start their header/keep-alive timers on 'listening'.
-    server.on("listening", () => secure.emit("listening"));
-    return server;
   }
-  const h1 = createHttpServer(h1Options);
-  (h1 as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  const h2 = createH2Server(h2Options);
-  h2.setTimeout(options.keepAliveTimeoutMs);
-  handlers.attach(h1);
-  handlers.attach(h2);
-  const tracked = newTracked();
-  trackSession(tracked, h2);
-  const server = gatedListener((socket) => {
+  return gatedListener((socket) => {
     socket.setNoDelay(true);
     sniff(socket, options.headersTimeoutMs, (first, isPreface) => {
       if (isPreface) {
@@ -222,12 +225,10 @@ export function createMultiProtocolServer(
         h2.emit("connection", replay);
       } else {
         socket.unshift(first);
-        h1.emit("connection", socket);
+        serveHttp1(socket, h1Handlers, h1Options);
         socket.resume();
       }
     });
     socket.resume();
   }, tracked);
-  server.on("listening", () => h1.emit("listening"));
-  return server;
 }

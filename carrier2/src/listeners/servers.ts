@@ -15,16 +15,12 @@ import { handleRequest, handleUpgrade, type PortState } from "../proxy/driver.ts
 import { createMultiProtocolServer, type PortServer } from "./protocols.ts";
 import type { Pem } from "./self-signed.ts";
 
-const SERVER_OPTIONS = {
-  requireHostHeader: true,
-  // Longer than common ingress idle timeouts (60 s), so the ingress closes first and never reuses a
-  // connection we are closing.
-  keepAliveTimeout: 75_000,
-  // Uploads may take long; upstream and body-idle timeouts bound the exchange instead.
-  requestTimeout: 0,
-  // How often header deadlines are checked.
-  connectionsCheckingInterval: 1_000,
-} as const;
+/**
+ * Idle keep-alive connections close after this: longer than common ingress idle timeouts (60 s), so the
+ * ingress closes first and never reuses a connection we are closing. (Uploads may take long: only the
+ * request head has a deadline; upstream and body-idle timeouts bound the exchange.)
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 75_000;
 
 export function readTls(tls: TlsFiles): Pem {
   return { cert: readFileSync(tls.certificate, "utf8"), key: readFileSync(tls.key, "utf8") };
@@ -33,8 +29,10 @@ export function readTls(tls: TlsFiles): Pem {
 const CLIENT_ERROR_STATUS: Record<string, number> = {
   HPE_HEADER_OVERFLOW: 431,
   ERR_HTTP_REQUEST_TIMEOUT: 408,
-  ERR_HTTP_HEADERS_TIMEOUT: 408,
 };
+
+/** Largest request head on a proxy port (node:http's default). */
+const MAX_HEADER_SIZE = 16 * 1024;
 
 /** Malformed HTTP never reaches the driver: answer 400 (or 408/431), close, log. */
 function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
@@ -47,14 +45,11 @@ function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: 
 
 /** A proxy port's server (HTTP/1.1, HTTP/2, WebSocket); requests read `state.table` at arrival. */
 export function createProxyServer(port: number, state: PortState, pem: Pem | undefined, clientHeadersMs: number): PortServer {
-  const limits = { headersTimeoutMs: clientHeadersMs, keepAliveTimeoutMs: SERVER_OPTIONS.keepAliveTimeout };
-  return createMultiProtocolServer(pem, { ...SERVER_OPTIONS, headersTimeout: clientHeadersMs }, limits, {
-    attach(server) {
-      server.on("request", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, false));
-      server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handleRequest(state, req, res, true));
-      server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(state, req, socket, head));
-      server.on("clientError", (err: Error, socket: Socket) => onClientError(port, err, socket));
-    },
+  const limits = { headersTimeoutMs: clientHeadersMs, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, maxHeaderSize: MAX_HEADER_SIZE };
+  return createMultiProtocolServer(pem, limits, {
+    request: (req, res, expectContinue) => handleRequest(state, req, res, expectContinue),
+    upgrade: (req, socket, head) => handleUpgrade(state, req, socket, head),
+    clientError: (err, socket) => onClientError(port, err, socket),
   });
 }
 
@@ -64,7 +59,7 @@ export function createProbeServer(pem: Pem | undefined): PortServer {
     res.writeHead(200, { "content-type": "text/plain", "content-length": 3 });
     res.end("ok\n");
   };
-  const options = { ...SERVER_OPTIONS, headersTimeout: 60_000 };
+  const options = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: 60_000 };
   const server: Server = pem ? createHttpsServer({ ...options, ...pem }, handler) : createHttpServer(options, handler);
   // Probes answer the same whatever the generation: nothing to hold back.
   return Object.assign(server, { open() {} }) as unknown as PortServer;

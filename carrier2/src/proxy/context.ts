@@ -1,16 +1,15 @@
 /** Per-request state: created once per request by the driver, passed to every phase. Never on sockets. */
-import type { IncomingMessage } from "node:http";
 import type { Dispatcher } from "undici";
 import type { RouteHit } from "../routes/index.ts";
 import type { Endpoint } from "../upstream/endpoint.ts";
 import type { UpstreamPools } from "../upstream/pools.ts";
 import type { PortState } from "./driver.ts";
-import type { Downstream } from "./downstream.ts";
+import type { Downstream, ProxyRequest } from "./downstream.ts";
 import type { ProxyError } from "./errors.ts";
 import type { PortTable, Route } from "./route-table.ts";
 
 export class RequestContext {
-  readonly req: IncomingMessage;
+  readonly req: ProxyRequest;
   /** The client side: Node's response, or the socket of an upgrade request. */
   readonly res: Downstream;
   /** Bytes an upgrading client sent after its request head (forwarded once tunnelled). */
@@ -35,7 +34,7 @@ export class RequestContext {
   downstreamClosed = false;
   error: ProxyError | undefined = undefined;
 
-  constructor(req: IncomingMessage, res: Downstream, state: PortState, head?: Buffer) {
+  constructor(req: ProxyRequest, res: Downstream, state: PortState, head?: Buffer) {
     this.req = req;
     this.res = res;
     this.head = head;

@@ -1,12 +1,27 @@
 /**
- * The client side of an exchange. Normal requests answer through Node's `ServerResponse`; upgrade
- * requests (WebSocket) arrive as a bare socket, which `SocketDownstream` gives the same face, so the
- * driver's phases do not care which they have. It writes HTTP/1.1 responses itself (always
- * `connection: close`: after a refused upgrade the connection is not reused) and, on `101`, joins the
- * client and upstream sockets into a tunnel.
+ * The client side of an exchange. Normal requests answer through a response object (Carrier2's own for
+ * HTTP/1.1, node:http2's for HTTP/2); upgrade requests (WebSocket) arrive as a bare socket, which
+ * `SocketDownstream` gives the same face, so the driver's phases do not care which they have. It writes
+ * HTTP/1.1 responses itself (always `connection: close`: after a refused upgrade the connection is not
+ * reused) and, on `101`, joins the client and upstream sockets into a tunnel.
  */
-import { STATUS_CODES, type ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import { type IncomingHttpHeaders, STATUS_CODES } from "node:http";
+import type { Duplex, Readable } from "node:stream";
+
+/**
+ * The client's request as the driver reads it: fields that node:http's and node:http2's requests and
+ * Carrier2's own HTTP/1.1 request (`listeners/http1.ts`) share; the body is the stream itself.
+ */
+export interface ProxyRequest extends Readable {
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly httpVersionMajor: number;
+  /** Lower-case names, repeated fields joined as node:http does. */
+  readonly headers: IncomingHttpHeaders;
+  /** `[name, value, ...]`, names in their original case, repeated fields separate. */
+  readonly rawHeaders: string[];
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
 
 export interface Downstream {
   readonly headersSent: boolean;
@@ -17,14 +32,15 @@ export interface Downstream {
   write(chunk: Buffer): boolean;
   /** HTTP/1.1 chunked and HTTP/2 responses carry trailers. */
   addTrailers?(trailers: Record<string, string>): void;
+  /** 103 Early Hints; throws on a Link it cannot carry. */
+  writeEarlyHints?(hints: { link: string | string[] }): void;
+  /** HTTP/1.1: keep the connection for the next request (a draining port clears it). */
+  shouldKeepAlive?: boolean;
   end(body?: string): unknown;
   destroy(err?: Error): unknown;
   on(event: "close", listener: () => void): unknown;
   once(event: "drain", listener: () => void): unknown;
 }
-
-/** Compile-time check that Node's response fits. */
-export type ResponseDownstream = ServerResponse & Downstream;
 
 function headBlock(status: number, message: string | undefined, headers: string[] | Record<string, string | number>): string {
   let out = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ""}\r\n`;

@@ -12,7 +12,6 @@
  *
  * Phases never throw into Node: every failure becomes a response or a clean abort.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse, OutgoingHttpHeaders } from "node:http2";
 import { type Duplex, PassThrough } from "node:stream";
 import type { Dispatcher } from "undici";
@@ -23,7 +22,7 @@ import { MatchInput } from "../routes/index.ts";
 import { instanceId } from "../runtime/instance.ts";
 import type { UpstreamPools } from "../upstream/pools.ts";
 import { RequestContext } from "./context.ts";
-import { type Downstream, SocketDownstream } from "./downstream.ts";
+import { type Downstream, type ProxyRequest, SocketDownstream } from "./downstream.ts";
 import { classifyUpstreamError, ProxyError } from "./errors.ts";
 import { downstreamResponseHeaders, passesThrough, upstreamRequestHeaders } from "./headers.ts";
 import { type PortTable, pickEndpoint, type Route } from "./route-table.ts";
@@ -38,13 +37,13 @@ export interface PortState {
 
 // ── entry ────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Node `request` / `checkContinue` handler. `expectContinue`: the client waits for `100 Continue`. */
-export function handleRequest(state: PortState, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-  run(new RequestContext(req, res as ServerResponse & Downstream, state), expectContinue);
+/** A request (HTTP/1.1 or HTTP/2). `expectContinue`: the client waits for `100 Continue`. */
+export function handleRequest(state: PortState, req: ProxyRequest, res: Downstream, expectContinue: boolean): void {
+  run(new RequestContext(req, res, state), expectContinue);
 }
 
-/** Node `upgrade` handler (WebSocket and other `Upgrade:` protocols): same phases, socket downstream. */
-export function handleUpgrade(state: PortState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+/** An upgrade request (WebSocket and other `Upgrade:` protocols): same phases, socket downstream. */
+export function handleUpgrade(state: PortState, req: ProxyRequest, socket: Duplex, head: Buffer): void {
   socket.on("error", () => {}); // errors surface through `close` and the logging phase
   run(new RequestContext(req, new SocketDownstream(socket), state, head), false);
 }
@@ -166,7 +165,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (statusCode === 103 && !ctx.downstreamClosed && headers.link !== undefined) {
         const link = headers.link;
         try {
-          (ctx.res as Partial<ServerResponse>).writeEarlyHints?.({ link: Array.isArray(link) ? link : [link] });
+          ctx.res.writeEarlyHints?.({ link: Array.isArray(link) ? link : [link] });
         } catch {
           // Hints Node refuses to write (a malformed Link) are only hints: the final response follows.
         }
@@ -314,7 +313,7 @@ function requestBody(ctx: RequestContext): PassThrough {
 
 /** Just before a response head goes out: a draining port does not keep HTTP/1.1 connections alive. */
 function finalHead(ctx: RequestContext): void {
-  if (ctx.state.closing && ctx.req.httpVersionMajor === 1) (ctx.res as ServerResponse).shouldKeepAlive = false;
+  if (ctx.state.closing && ctx.req.httpVersionMajor === 1) ctx.res.shouldKeepAlive = false;
 }
 
 /**
@@ -329,7 +328,7 @@ function upstreamSpeaksH2(ctx: RequestContext, upstreamTls: boolean): boolean {
 }
 
 /** The client's address, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) shown as IPv4 like other proxies do. */
-function clientIpOf(req: IncomingMessage): string {
+function clientIpOf(req: ProxyRequest): string {
   const session = req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream.session : undefined;
   const ip = (session && sessionClientIp.get(session)) ?? req.socket.remoteAddress ?? "unknown";
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;

@@ -5,9 +5,7 @@
  *
  * Why not undici here: on the bench's main scenario undici's HTTP/1.1 client cost ~25 µs of CPU per
  * request more than this one (a third of the whole proxy's budget; see bench/README.md). Responses are
- * parsed by Node's own llhttp binding — the strict parser node:http uses for its client — so framing
- * (Content-Length vs Transfer-Encoding, chunk sizes, 1xx, HEAD, 204/304, upgrades) is decided by the
- * same code as Node's, not by hand.
+ * parsed by Node's own llhttp binding (`net/llhttp.ts`).
  *
  * One connection carries one exchange at a time (no pipelining). A connection goes back to the pool only
  * when its response ended cleanly, the request was sent whole, both sides keep it alive and nothing came
@@ -16,37 +14,13 @@
  * upstream (the keep-alive race) is sent again once on a new connection when that is safe: no body,
  * idempotent method, nothing received.
  */
-import { createRequire } from "node:module";
 import { connect as connectTcp, isIP, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { connect as connectTls } from "node:tls";
+import { arm, disarm, type Expiring } from "../net/deadlines.ts";
+import { HTTPParser, invalidHeaderChar, type LlhttpParser } from "../net/llhttp.ts";
 import { ProxyError } from "../proxy/errors.ts";
 import type { Endpoint } from "./endpoint.ts";
-
-// ── Node's llhttp binding (module `_http_common`, what node:http's client and server parse with) ─────
-
-interface LlhttpParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | (Error & { code?: string; bytesParsed?: number });
-  finish(): undefined | (Error & { code?: string });
-  close(): void;
-  [key: number]: unknown;
-}
-interface LlhttpModule {
-  HTTPParser: {
-    new (): LlhttpParser;
-    RESPONSE: number;
-    kOnMessageBegin: number;
-    kOnHeaders: number;
-    kOnHeadersComplete: number;
-    kOnBody: number;
-    kOnMessageComplete: number;
-    kOnExecute: number;
-    kLenientNone: number;
-  };
-  _checkInvalidHeaderChar(value: string): boolean;
-}
-const { HTTPParser, _checkInvalidHeaderChar: invalidHeaderChar } = createRequire(import.meta.url)("_http_common") as LlhttpModule;
 
 // ── the Dispatcher surface the driver uses (structurally undici's) ───────────────────────────────────
 
@@ -194,37 +168,11 @@ class Exchange implements DispatchController {
   }
 }
 
-// ── deadlines: one coarse timer for every connection (as undici's fast timers) ──────────────────────
-
-/** Resolution of upstream timeouts. Arming one costs an assignment, not a Node timer per phase. */
-const TICK_MS = 50;
-/** A clock that advances every tick: deadlines are set from it without reading the time per event. */
-let clock = performance.now();
-const armed = new Set<Connection>();
-let ticker: NodeJS.Timeout | undefined;
-
-function tick(): void {
-  clock = performance.now();
-  for (const c of armed) if (c.deadline <= clock) c.expire();
-  if (armed.size === 0) {
-    clearInterval(ticker);
-    ticker = undefined;
-  }
-}
-
-function watch(c: Connection): void {
-  armed.add(c);
-  if (ticker === undefined) {
-    clock = performance.now();
-    ticker = setInterval(tick, TICK_MS).unref();
-  }
-}
-
 // ── one connection ───────────────────────────────────────────────────────────────────────────────────
 
 type Phase = "connecting" | "idle" | "head" | "body" | "gone";
 
-class Connection {
+class Connection implements Expiring {
   readonly #pool: H1Pool;
   readonly socket: Socket;
   readonly #parser: LlhttpParser;
@@ -253,7 +201,7 @@ class Connection {
   /** How long this connection may stay unused: ours, or less when the upstream's Keep-Alive says so. */
   #idleMs = 0;
   #error: Error | undefined;
-  /** When the current phase times out (`clock` time); only while in `armed`. */
+  /** When the current phase times out (see `net/deadlines.ts`). */
   deadline = 0;
 
   constructor(pool: H1Pool, endpoint: Endpoint, options: H1PoolOptions) {
@@ -292,7 +240,7 @@ class Connection {
     this.#parser = parser;
 
     const socket = this.socket;
-    this.#arm(options.connectTimeout);
+    arm(this, options.connectTimeout);
     socket.once(tls ? "secureConnect" : "connect", () => this.#onConnect());
     socket.on("data", (data: Buffer) => this.#onData(data));
     socket.on("end", () => this.#onEnd());
@@ -339,7 +287,7 @@ class Connection {
     this.#held = [];
     this.#heldEnd = undefined;
     this.#thrown = undefined;
-    this.#arm(this.#pool.options.headersTimeout);
+    arm(this, this.#pool.options.headersTimeout);
     this.socket.write(head, "latin1");
     if (options.body === null) exchange.requestSent = true;
     else this.#sendBody(exchange, options.body, chunked.value);
@@ -350,7 +298,7 @@ class Connection {
     const socket = this.socket;
     const onData = (chunk: Buffer) => {
       if (chunk.length === 0) return;
-      this.deadline = clock + this.#pool.options.headersTimeout; // waiting for the head counts from the last byte sent
+      if (this.#phase === "head") arm(this, this.#pool.options.headersTimeout); // waiting for the head counts from the last byte sent
       let ok: boolean;
       if (chunked) {
         // All three parts, whatever each write says: the framing must stay whole.
@@ -392,7 +340,7 @@ class Connection {
       return;
     }
     exchange.received = true;
-    this.deadline = clock + (this.#phase === "body" ? this.#pool.options.bodyTimeout : this.#pool.options.headersTimeout);
+    arm(this, this.#phase === "body" ? this.#pool.options.bodyTimeout : this.#pool.options.headersTimeout);
     const ret = this.#parser.execute(data);
     if (typeof ret !== "number") {
       this.#protocolError(ret);
@@ -459,8 +407,8 @@ class Connection {
       return 1;
     }
     this.#phase = "body";
-    if (exchange.paused) armed.delete(this);
-    else this.#arm(this.#pool.options.bodyTimeout);
+    if (exchange.paused) disarm(this);
+    else arm(this, this.#pool.options.bodyTimeout);
     this.#deliver(() => exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage));
     return exchange.options.method === "HEAD" || this.#thrown !== undefined ? 1 : 0;
   }
@@ -523,7 +471,7 @@ class Connection {
       return;
     }
     this.#phase = "idle";
-    this.#arm(this.#idleMs);
+    arm(this, this.#idleMs);
     this.socket.resume(); // paused by the last exchange's client: idle connections must see a close
     this.#pool.idle(this);
   }
@@ -539,7 +487,7 @@ class Connection {
     socket.removeAllListeners("data");
     socket.removeAllListeners("end");
     socket.removeAllListeners("close");
-    armed.delete(this);
+    disarm(this);
     if (rest.length > 0) socket.unshift(rest); // the new protocol's first bytes
     exchange.finished = true;
     exchange.connection = undefined;
@@ -554,18 +502,8 @@ class Connection {
     exchange?.fail(e);
   }
 
-  #arm(ms: number): void {
-    watch(this); // first: it brings the clock up to date when the ticker was stopped
-    this.deadline = clock + ms;
-  }
-
   /** The current phase's deadline passed. */
   expire(): void {
-    armed.delete(this);
-    this.#onTimeout();
-  }
-
-  #onTimeout(): void {
     const exchange = this.#exchange;
     const phase = this.#phase;
     this.discard();
@@ -593,7 +531,7 @@ class Connection {
     const phase = this.#phase;
     this.#phase = "gone";
     this.#exchange = undefined;
-    armed.delete(this);
+    disarm(this);
     this.#pool.forget(this);
     this.#parser.close();
     this.#stopBody?.();
@@ -622,7 +560,7 @@ class Connection {
   pauseReading(): void {
     if (this.#phase !== "body") return;
     this.socket.pause();
-    armed.delete(this); // a slow client is not a slow upstream
+    disarm(this); // a slow client is not a slow upstream
   }
 
   resumeReading(exchange: Exchange): void {
@@ -631,7 +569,7 @@ class Connection {
       if (exchange.paused || exchange.finished) return;
     }
     if (this.#phase !== "body") return;
-    this.#arm(this.#pool.options.bodyTimeout);
+    arm(this, this.#pool.options.bodyTimeout);
     this.socket.resume();
   }
 
