@@ -27,7 +27,7 @@ export interface LoadSpec {
   durationS: number;
   /** Stop after this many requests instead of after `durationS`. */
   amount?: number;
-  /** Fixed request rate over all connections (open-loop-ish); unset: as fast as possible. */
+  /** Fixed request rate over all connections, paced (see `load/paced.ts`); unset: as fast as possible. */
   overallRate?: number;
   /** Requests in order, cycled per connection. */
   requests: RequestSpec[];

@@ -1,5 +1,6 @@
 /** Versions of what was measured, for the report (a figure without versions is not a claim). */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { cpus } from "node:os";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { findProgram } from "./targets/process.ts";
@@ -41,4 +42,30 @@ export function collectVersions(): Record<string, string> {
   versions.autocannon = pkgVersion("autocannon");
   versions["http-proxy"] = pkgVersion("http-proxy");
   return versions;
+}
+
+/**
+ * Keeps every CPU busy with SCHED_IDLE spinners (they run only when nothing else wants the CPU) while a
+ * fixed-rate load runs. On a VM an idle vCPU halts, and waking it costs milliseconds: on the bench
+ * machine an nginx proxy's p99 at 1k rps paced was 1.7–15 ms with idle CPUs and 0.8–2.7 ms with them
+ * kept awake (bench/README.md), which would otherwise swamp the latency a proxy adds. Without `chrt`
+ * nothing is started, and the result says so.
+ */
+export function keepCpusAwake(): () => Promise<Record<string, unknown>> {
+  const chrt = findProgram("chrt");
+  if (!chrt) return async () => ({ cpusKeptAwake: 0 });
+  const spinners = cpus().map(() => spawn(chrt, ["-i", "0", "sh", "-c", "while :; do :; done"], { stdio: "ignore" }));
+  return async () => {
+    await Promise.all(
+      spinners.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGKILL");
+          }),
+      ),
+    );
+    return { cpusKeptAwake: spinners.length };
+  };
 }

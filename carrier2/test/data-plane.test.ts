@@ -12,29 +12,11 @@ import {
   get,
   headerRule,
   proxyPort,
+  raw,
   startCarrier2,
   startUpstream,
   type Upstream,
 } from "./helpers/harness.ts";
-
-/** Send raw bytes on a fresh connection; resolve with everything received until the peer closes or `until` matches. */
-function raw(port: number, data: string, until?: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, "127.0.0.1");
-    let got = "";
-    sock.setEncoding("latin1");
-    sock.on("data", (d: string) => {
-      got += d;
-      if (until?.test(got)) {
-        sock.destroy();
-        resolve(got);
-      }
-    });
-    sock.on("end", () => resolve(got));
-    sock.on("error", reject);
-    sock.write(data);
-  });
-}
 
 const BIG_DOWNLOAD = randomBytes(20 * 1024 * 1024);
 const BIG_DOWNLOAD_SHA = createHash("sha256").update(BIG_DOWNLOAD).digest("hex");

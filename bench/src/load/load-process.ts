@@ -2,11 +2,13 @@
  * The load process: runs autocannon on request of the bench runner (IPC), apart from the proxy and the
  * upstream so that neither shares an event loop with the client. Latency is recorded per response with
  * microsecond resolution (autocannon's own histogram has 1 ms steps, too coarse for proxy overhead).
+ * Fixed-rate runs (`overallRate`) are paced by `paced.ts` instead: autocannon's rate limit sends bursts.
  */
 import { cpuUsage } from "node:process";
 import autocannon from "autocannon";
 import { WebSocket } from "ws";
 import type { LatencyMs, LoadResult, LoadSpec, RequestSpec } from "../model.ts";
+import { runPaced } from "./paced.ts";
 
 export interface RunMessage {
   id: number;
@@ -78,7 +80,6 @@ function run(spec: LoadSpec, measured: boolean): Promise<{ result: autocannon.Re
     sampleInt: 100,
   } as autocannon.Options;
   if (measured && spec.amount) opts.amount = spec.amount;
-  if (spec.overallRate) opts.overallRate = spec.overallRate;
   return new Promise((resolve, reject) => {
     const instance = autocannon(opts, (err, result) => (err ? reject(err) : resolve({ result, samples })));
     if (measured) instance.on("response", (_client, _status, _bytes, responseTime) => samples.push(responseTime));
@@ -165,8 +166,32 @@ async function measureWebSocket(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
+async function measurePaced(spec: LoadSpec, rate: number): Promise<LoadResult> {
+  if (spec.warmupS > 0) await runPaced(spec, rate, spec.warmupS, bodyOf, undefined);
+  const samples = new Samples();
+  const cpu0 = cpuUsage();
+  const p = await runPaced(spec, rate, spec.durationS, bodyOf, (ms) => samples.push(ms));
+  const cpu = cpuUsage(cpu0);
+  return {
+    durationS: round3(p.durationS),
+    requests: p.requests,
+    rps: Math.round((p.requests / p.durationS) * 10) / 10,
+    latencyMs: samples.summary(),
+    errors: p.errors,
+    timeouts: p.timeouts,
+    non2xx: p.non2xx,
+    statusCodes: p.statusCodes,
+    bytesRead: p.bytesRead,
+    bytesSent: p.bytesSent,
+    mbPerSecRead: round3(p.bytesRead / p.durationS / 1e6),
+    mbPerSecSent: round3(p.bytesSent / p.durationS / 1e6),
+    loadGenCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / p.durationS) * 1000) / 10,
+  };
+}
+
 async function measure(spec: LoadSpec): Promise<LoadResult> {
   if (spec.websocket) return measureWebSocket(spec);
+  if (spec.overallRate) return measurePaced(spec, spec.overallRate);
   if (spec.warmupS > 0) await run(spec, false);
   const cpu0 = cpuUsage();
   const t0 = performance.now();

@@ -7,6 +7,7 @@ import type { ScenarioId } from "../options.ts";
 import { baseSpec, type Env, isSkip, levels, measure, type Scenario, scenarioReport, skipped, targetContext, warmStart } from "../runner.ts";
 import { BIG_BYTES, BIG_PATH, developerMix, developerNames, developerRequest, EARLY_UPLOAD_PATH, type Routing, UPLOAD_PATH } from "../targets/routing.ts";
 import { checkRouting, startTarget, type Target } from "../targets/targets.ts";
+import { keepCpusAwake } from "../system.ts";
 import { SCENARIOS } from "./catalog.ts";
 
 const IDS = ["1", "1r", "2", "5"] as const satisfies readonly ScenarioId[];
@@ -48,7 +49,14 @@ const LOADS: Load[] = [
     variant: (env) => `${env.profile.fixedRate / 1000}k rps`,
     applies: (env, kind, w) => atLevel(env, "1r", w) && env.profile.fixedRateKinds.has(kind),
     measure: (env, t, r) =>
-      measure(env, t, SCENARIOS["1r"].key, `${env.profile.fixedRate / 1000}k rps`, baseSpec(env, t, [developerRequest(r.bridges[0]!)], { overallRate: env.profile.fixedRate })),
+      measure(
+        env,
+        t,
+        SCENARIOS["1r"].key,
+        `${env.profile.fixedRate / 1000}k rps`,
+        baseSpec(env, t, [developerRequest(r.bridges[0]!)], { overallRate: env.profile.fixedRate }),
+        keepCpusAwake,
+      ),
   },
   {
     id: "2",

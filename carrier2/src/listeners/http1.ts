@@ -27,6 +27,7 @@ import { Readable } from "node:stream";
 import { arm, disarm, type Expiring } from "../net/deadlines.ts";
 import { HEADERS_UPGRADE, HTTPParser, invalidHeaderChar, isHttpToken, type LlhttpParser, METHODS } from "../net/llhttp.ts";
 import type { Downstream } from "../proxy/downstream.ts";
+import { hasField } from "../proxy/headers.ts";
 
 export type ClientError = Error & { code?: string };
 
@@ -86,14 +87,6 @@ function headerRecord(raw: readonly string[]): IncomingHttpHeaders {
   return out as IncomingHttpHeaders;
 }
 
-function hasField(raw: readonly string[], lower: string): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === lower.length && name.toLowerCase() === lower) return true;
-  }
-  return false;
-}
-
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 /** What node:http accepts in a 103's Link (its `validateLinkHeaderValue`). */
 const LINK = /^<[^>]*>(?:\s*;\s*[^;"\s]+(?:=(")?[^;"\s]*\1)?)*$/;
@@ -110,6 +103,18 @@ function date(): string {
     }, 1000 - (Date.now() % 1000)).unref();
   }
   return dateField;
+}
+
+/** A record of fields as a flat list, refusing what cannot be written on the wire. */
+function validFields(record: Record<string, string | number>): string[] {
+  const out: string[] = [];
+  for (const name in record) {
+    const value = String(record[name]);
+    if (!isHttpToken(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
+    if (invalidHeaderChar(value)) throw new Error(`invalid character in header ${JSON.stringify(name)}`);
+    out.push(name, value);
+  }
+  return out;
 }
 
 function clientError(code: string, message: string): ClientError {
@@ -181,15 +186,20 @@ export class Http1Response implements Downstream {
     this.shouldKeepAlive = keepAlive;
   }
 
+  /**
+   * `headers`: a flat list as parsed from an upstream (llhttp and nghttp2 have validated it: written
+   * as is), or a record of Carrier2's own (validated here).
+   */
   writeHead(status: number, message: string | undefined, headers: string[] | Record<string, string | number>): void {
     if (this.headersSent) throw new Error("headers already sent");
-    const reason = message || STATUS_CODES[status] || "unknown";
-    if (invalidHeaderChar(reason)) throw new Error("invalid character in the reason phrase");
-    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+    const fields = Array.isArray(headers) ? headers : validFields(headers);
+    let head = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || "unknown"}\r\n`;
     let length = false;
     let hasDate = false;
     let close = false;
-    const field = (name: string, value: string): void => {
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
       switch (name.length) {
         case 4:
           if (name.toLowerCase() === "date") hasDate = true;
@@ -198,26 +208,19 @@ export class Http1Response implements Downstream {
           const lower = name.toLowerCase();
           if (lower === "connection") {
             close ||= /(?:^|,)\s*close\s*(?:,|$)/i.test(value);
-            return; // ours is written below
+            continue; // ours is written below
           }
-          if (lower === "keep-alive") return;
+          if (lower === "keep-alive") continue;
           break;
         }
         case 14:
           if (name.toLowerCase() === "content-length") length = true;
           break;
         case 17:
-          if (name.toLowerCase() === "transfer-encoding") return; // the framing is ours
+          if (name.toLowerCase() === "transfer-encoding") continue; // the framing is ours
           break;
       }
-      if (!isHttpToken(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
-      if (invalidHeaderChar(value)) throw new Error(`invalid character in header ${JSON.stringify(name)}`);
       head += `${name}: ${value}\r\n`;
-    };
-    if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) field(headers[i]!, headers[i + 1]!);
-    } else {
-      for (const name in headers) field(name, String(headers[name]));
     }
     const bodyless = this.#headRequest || status < 200 || status === 204 || status === 304;
     let keepAlive = this.shouldKeepAlive && !close;
@@ -256,11 +259,8 @@ export class Http1Response implements Downstream {
 
   addTrailers(trailers: Record<string, string>): void {
     if (!this.#chunked) return; // only chunked framing carries trailers
-    for (const name in trailers) {
-      const value = String(trailers[name]);
-      if (!isHttpToken(name) || invalidHeaderChar(value)) throw new Error(`invalid trailer ${JSON.stringify(name)}`);
-      this.#trailers += `${name}: ${value}\r\n`;
-    }
+    const fields = validFields(trailers);
+    for (let i = 0; i < fields.length; i += 2) this.#trailers += `${fields[i]}: ${fields[i + 1]}\r\n`;
   }
 
   end(body?: string): void {
@@ -325,7 +325,7 @@ export class Http1Connection implements Expiring {
   #current: Exchange | undefined;
   /** Pipelined requests (or a refusal) waiting for the current exchange, in order. */
   readonly #waiting: Waiting[] = [];
-  /** A callback decided to refuse the request being parsed (reported once `execute` returns). */
+  /** A callback refused the request being parsed (answered once `execute` returns). */
   #refusal: ClientError | undefined;
   /** An upgrade request was parsed: the socket changes hands once `execute` returns. */
   #upgrade: Http1Request | undefined;
@@ -388,8 +388,8 @@ export class Http1Connection implements Expiring {
       this.#closeParser(); // a callback ended the connection
       return;
     }
-    if (typeof ret !== "number") {
-      this.#refuse(this.#refusal ?? ret);
+    if (typeof ret !== "number" || this.#refusal) {
+      this.#refuse(this.#refusal ?? (ret as ClientError));
       return;
     }
     const upgrade = this.#upgrade;
@@ -419,13 +419,14 @@ export class Http1Connection implements Expiring {
       this.#phase = "busy";
     }
     const name = METHODS[method] ?? "";
+    // Refused: parsing stops after this head (as for an upgrade), `#onData` answers.
     if (name === "CONNECT") {
       this.#refusal = clientError("C2_CONNECT", "CONNECT is not supported");
-      return -1;
+      return HEADERS_UPGRADE;
     }
     if (major === 1 && minor === 1 && !hasField(raw, "host")) {
       this.#refusal = clientError("C2_MISSING_HOST", "an HTTP/1.1 request without Host");
-      return -1;
+      return HEADERS_UPGRADE;
     }
     const req = new Http1Request(this, name, target, major, minor, raw, keepAlive);
     if (upgrade) {

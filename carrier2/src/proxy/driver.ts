@@ -24,7 +24,7 @@ import type { UpstreamPools } from "../upstream/pools.ts";
 import { RequestContext } from "./context.ts";
 import { type Downstream, type ProxyRequest, SocketDownstream } from "./downstream.ts";
 import { classifyUpstreamError, ProxyError } from "./errors.ts";
-import { downstreamResponseHeaders, passesThrough, upstreamRequestHeaders } from "./headers.ts";
+import { downstreamResponseFields, downstreamResponseHeaders, hasField, passesThrough, upstreamRequestHeaders } from "./headers.ts";
 import { type PortTable, pickEndpoint, type Route } from "./route-table.ts";
 
 /** What a listener hands the driver: its current table (swapped atomically) and the process's pools. */
@@ -111,6 +111,7 @@ function upstreamRequest(ctx: RequestContext, route: Route): void {
     proto: ctx.table.secure ? "https" : "http",
     instanceId,
     upstreamH2: h2,
+    upstreamAddress: endpoint.address,
   });
   if (!headers) {
     respondError(ctx, new ProxyError("C2_BAD_REQUEST", "more than one Host header"));
@@ -172,6 +173,16 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
       return;
     }
+    this.#start(controller, statusCode, downstreamResponseHeaders(headers), statusMessage);
+  }
+
+  /** A final HTTP/1.1 response as parsed (`upstream/h1.ts`): no header record in between. */
+  onResponseStartRaw(controller: Dispatcher.DispatchController, statusCode: number, fields: string[], statusMessage: string): void {
+    this.#start(controller, statusCode, downstreamResponseFields(fields), statusMessage);
+  }
+
+  #start(controller: Dispatcher.DispatchController, statusCode: number, out: string[], statusMessage: string | undefined): void {
+    const ctx = this.#ctx;
     if (ctx.downstreamClosed) {
       controller.abort(new ProxyError("C2_DOWNSTREAM_ABORTED"));
       return;
@@ -179,8 +190,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     ctx.responseStarted = true;
     try {
       const h2 = ctx.req.httpVersionMajor === 2;
-      const out = downstreamResponseHeaders(headers);
-      if (h2 && headers["grpc-status"] !== undefined) {
+      if (h2 && hasField(out, "grpc-status")) {
         // gRPC clients need a trailers-only response to end with its HEADERS frame.
         this.#trailersOnly = { status: statusCode, headers: out };
         return;

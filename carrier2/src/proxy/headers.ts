@@ -20,8 +20,9 @@ const HOP_BY_HOP = new Set([
   "http2-settings",
 ]);
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+/** The fields a Connection header names (hop-by-hop too); undefined when it names none. */
+function namedByConnection(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined || value === "" || value === "keep-alive" || value === "close") return undefined;
   const set = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(",") : value).split(",")) {
     const t = part.trim().toLowerCase();
@@ -36,6 +37,8 @@ export interface ForwardedFacts {
   instanceId: string;
   /** The upstream exchange is HTTP/2: keep `te: trailers` (gRPC needs it). */
   upstreamH2: boolean;
+  /** `host:port` of the upstream: the Host of a request that came without one. */
+  upstreamAddress: string;
 }
 
 /**
@@ -49,7 +52,7 @@ export function upstreamRequestHeaders(
   facts: ForwardedFacts,
 ): string[] | undefined {
   // Fields the client named in Connection (all of its Connection fields) are hop-by-hop too.
-  const drop = connection === undefined || connection === "keep-alive" || connection === "close" ? undefined : connectionTokens(connection);
+  const drop = namedByConnection(connection);
   let xff: string | undefined;
   let xfp: string | undefined;
   let xfh: string | undefined;
@@ -92,15 +95,26 @@ export function upstreamRequestHeaders(
     out.push(name, value);
   }
   if (hosts > 1) return undefined;
-  if (host === undefined && authority !== undefined) {
-    host = authority;
-    out.push("host", authority);
+  if (host === undefined) {
+    // HTTP/2 names it `:authority`; an HTTP/1.0 client may send none, and HTTP/1.1 upstreams need one:
+    // the upstream's address then (nginx's `$proxy_host`), and no X-Forwarded-Host.
+    if (authority !== undefined) host = authority;
+    out.push("host", authority ?? facts.upstreamAddress);
   }
   out.push("x-forwarded-for", xff ? `${xff}, ${facts.clientIp}` : facts.clientIp);
   out.push("x-forwarded-proto", xfp ? `${xfp}, ${facts.proto}` : facts.proto);
   if (host !== undefined) out.push("x-forwarded-host", xfh ? `${xfh}, ${host}` : host);
   out.push(LOOP_HEADER, loop ? `${loop}, ${facts.instanceId}` : facts.instanceId);
   return out;
+}
+
+/** `[name, value, ...]` has a field `lower` (compared case-insensitively). */
+export function hasField(fields: readonly string[], lower: string): boolean {
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name.length === lower.length && name.toLowerCase() === lower) return true;
+  }
+  return false;
 }
 
 /** How many times this instance already appears in the loop header. */
@@ -112,10 +126,27 @@ export function passesThrough(headers: IncomingHttpHeaders, instanceId: string):
   return n;
 }
 
+/** Response fields for the client from the upstream's parsed fields (`[name, value, ...]`, any case). */
+export function downstreamResponseFields(raw: readonly string[]): string[] {
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === "connection") connection = connection === undefined ? raw[i + 1]! : `${connection}, ${raw[i + 1]}`;
+  }
+  const drop = namedByConnection(connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || drop?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  return out;
+}
+
 /** Response fields for the client: the upstream's, minus hop-by-hop ones. Flat `[name, value, ...]`. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): string[] {
-  const connection = headers.connection;
-  const drop = connection === undefined || connection === "keep-alive" || connection === "close" ? undefined : connectionTokens(connection);
+  const drop = namedByConnection(headers.connection);
   const out: string[] = [];
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;

@@ -39,6 +39,11 @@ export interface DispatchHandler {
   onRequestStart?(controller: DispatchController, context: unknown): void;
   onRequestUpgrade?(controller: DispatchController, statusCode: number, headers: ResponseHeaders, socket: Socket): void;
   onResponseStart?(controller: DispatchController, statusCode: number, headers: ResponseHeaders, statusMessage?: string): void;
+  /**
+   * A final response's head as parsed: `[name, value, ...]`, names in the upstream's case, repeated
+   * fields separate. Preferred to `onResponseStart` when the handler has it (no record is built).
+   */
+  onResponseStartRaw?(controller: DispatchController, statusCode: number, fields: string[], statusMessage: string): void;
   onResponseData?(controller: DispatchController, chunk: Buffer): void;
   onResponseEnd?(controller: DispatchController, trailers: ResponseHeaders): void;
   onResponseError?(controller: DispatchController, error: Error): void;
@@ -409,7 +414,9 @@ class Connection implements Expiring {
     this.#phase = "body";
     if (exchange.paused) disarm(this);
     else arm(this, this.#pool.options.bodyTimeout);
-    this.#deliver(() => exchange.handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage));
+    const handler = exchange.handler;
+    if (handler.onResponseStartRaw) this.#deliver(() => handler.onResponseStartRaw?.(exchange, statusCode, raw, statusMessage));
+    else this.#deliver(() => handler.onResponseStart?.(exchange, statusCode, headerRecord(raw), statusMessage));
     return exchange.options.method === "HEAD" || this.#thrown !== undefined ? 1 : 0;
   }
 

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -248,4 +248,23 @@ export function proxyPort(port: number, cluster: string[], bridges: Record<strin
 
 export function headerRule(value: string, name = "x-gefyra") {
   return { match: [{ matchHeader: { name, value } }] };
+}
+
+/** Send raw bytes on a fresh connection; resolve with everything received until the peer closes or `until` holds. */
+export function raw(port: number, data: string, until?: RegExp | ((got: string) => boolean)): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    let got = "";
+    sock.setEncoding("latin1");
+    sock.on("data", (d: string) => {
+      got += d;
+      if (until && (typeof until === "function" ? until(got) : until.test(got))) {
+        sock.destroy();
+        resolve(got);
+      }
+    });
+    sock.on("end", () => resolve(got));
+    sock.on("error", reject);
+    sock.write(data);
+  });
 }
