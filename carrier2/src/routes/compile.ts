@@ -10,7 +10,7 @@
  * hash lookup, not 1,000 comparisons.
  */
 import { testCondition } from "./conditions.ts";
-import type { MatchInput } from "./facts.ts";
+import { asUtf8, isAscii, type MatchInput, rawHeaderValue } from "./facts.ts";
 import type { Condition, RouteHit } from "./model.ts";
 import { orderOf } from "./precedence.ts";
 
@@ -151,6 +151,23 @@ export function compileMatcher(bridges: readonly BridgeConditions[]): RouteMatch
   if (single?.kind === "header") {
     // The common case (every rule keyed on one header, e.g. x-gefyra): one lookup, nothing else.
     const { byValue, key } = single;
+    if ([...byValue.keys()].every(isAscii)) {
+      // Every value is ASCII, so a raw header value equal to one reads as itself (`asUtf8`): a hit on the
+      // raw value needs no UTF-8 check. A miss still asks `asUtf8`, whose result may differ and hit.
+      return {
+        match(input: MatchInput): RouteHit | undefined {
+          const raw = rawHeaderValue(input.facts, key);
+          if (raw === undefined) return undefined;
+          let head = byValue.get(raw);
+          if (head === undefined) {
+            const v = asUtf8(raw);
+            if (v === raw) return undefined;
+            head = byValue.get(v);
+          }
+          return first(head, input, Number.POSITIVE_INFINITY);
+        },
+      };
+    }
     return {
       match(input: MatchInput): RouteHit | undefined {
         const v = input.header(key);

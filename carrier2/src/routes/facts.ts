@@ -11,16 +11,27 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * Node hands header bytes over as latin1 strings; clients send UTF-8. A value with non-ASCII bytes is
  * read as UTF-8 so that a rule written `value: café` matches what a client sends for it.
  */
-function asUtf8(v: string): string {
+export function asUtf8(v: string): string {
   return NON_ASCII.test(v) ? Buffer.from(v, "latin1").toString("utf8") : v;
+}
+
+/** An ASCII string reads as itself: `asUtf8(v) === v`. */
+export function isAscii(v: string): boolean {
+  return !NON_ASCII.test(v);
+}
+
+/** A header's value as Node delivers it, before `asUtf8` (repeated fields joined with ", "). */
+export function rawHeaderValue(facts: RequestFacts, lowerName: string): string | undefined {
+  const v = facts.headers[lowerName];
+  if (typeof v === "string") return v;
+  // Not `v ?? undefined`: a plain-object header map answers `constructor` or `__proto__` from its prototype.
+  return Array.isArray(v) ? v.join(", ") : undefined;
 }
 
 /** A header's value as one string (repeated fields joined with ", " as RFC 9110 §5.3 allows). */
 export function headerValue(facts: RequestFacts, lowerName: string): string | undefined {
-  const v = facts.headers[lowerName];
-  if (typeof v === "string") return asUtf8(v);
-  // Not `v ?? undefined`: a plain-object header map answers `constructor` or `__proto__` from its prototype.
-  return Array.isArray(v) ? asUtf8(v.join(", ")) : undefined;
+  const v = rawHeaderValue(facts, lowerName);
+  return v === undefined ? undefined : asUtf8(v);
 }
 
 function safeDecode(s: string): string {
