@@ -138,6 +138,8 @@ export class Http1Request extends Readable {
   complete = false;
   readonly #connection: Http1Connection;
   #headers: IncomingHttpHeaders | undefined;
+  /** Someone reads the body (or it has bytes): its end must be pushed. Most requests never have one. */
+  #bodyRead = false;
 
   constructor(connection: Http1Connection, method: string, url: string, major: number, minor: number, raw: string[], keepAlive: boolean) {
     super();
@@ -156,8 +158,22 @@ export class Http1Request extends Readable {
     return this.#headers;
   }
 
+  /** Body bytes as parsed; false: the reader is full. */
+  pushBody(chunk: Buffer): boolean {
+    this.#bodyRead = true;
+    return this.push(chunk);
+  }
+
+  /** The message is whole. A body nobody reads is ended when someone starts to (`_read`). */
+  finishMessage(): void {
+    this.complete = true;
+    if (this.#bodyRead) this.push(null);
+  }
+
   override _read(): void {
-    this.#connection.resumeBody();
+    this.#bodyRead = true;
+    if (this.complete) this.push(null);
+    else this.#connection.resumeBody();
   }
 }
 
@@ -430,8 +446,7 @@ export class Http1Connection implements Expiring {
     }
     const req = new Http1Request(this, name, target, major, minor, raw, keepAlive);
     if (upgrade) {
-      req.complete = true;
-      req.push(null);
+      req.finishMessage();
       this.#upgrade = req;
       return HEADERS_UPGRADE;
     }
@@ -447,7 +462,7 @@ export class Http1Connection implements Expiring {
   #onBody(chunk: Buffer): void {
     const req = this.#reading;
     if (!req || req.destroyed || this.#phase === "gone") return;
-    if (!req.push(chunk)) {
+    if (!req.pushBody(chunk)) {
       this.#bodyPaused = true;
       this.socket.pause();
     }
@@ -457,8 +472,7 @@ export class Http1Connection implements Expiring {
     const req = this.#reading;
     if (!req) return;
     this.#reading = undefined;
-    req.complete = true;
-    req.push(null);
+    req.finishMessage();
     const current = this.#current;
     if (current?.req === req && current.res.writableFinished) this.#next();
   }
