@@ -175,6 +175,11 @@ export class Http1Request extends Readable {
     if (this.complete) this.push(null);
     else this.#connection.resumeBody();
   }
+
+  /** As node:http's request: the error goes to listeners only (an unread body has none: no crash). */
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    cb(this.listenerCount("error") > 0 ? err : null);
+  }
 }
 
 // ── the response ─────────────────────────────────────────────────────────────────────────────────────
@@ -436,6 +441,11 @@ export class Http1Connection implements Expiring {
     }
     const name = METHODS[method] ?? "";
     // Refused: parsing stops after this head (as for an upgrade), `#onData` answers.
+    if (major !== 1) {
+      // llhttp takes "HTTP/0.9" and "HTTP/2.0" request lines too; the driver would take 2.0 for HTTP/2.
+      this.#refusal = clientError("HPE_INVALID_VERSION", `HTTP/${major}.${minor} over HTTP/1.1`);
+      return HEADERS_UPGRADE;
+    }
     if (name === "CONNECT") {
       this.#refusal = clientError("C2_CONNECT", "CONNECT is not supported");
       return HEADERS_UPGRADE;
@@ -473,6 +483,9 @@ export class Http1Connection implements Expiring {
     if (!req) return;
     this.#reading = undefined;
     req.finishMessage();
+    // Nothing more goes to that body: a pause for its reader would never end (`_read` is not called
+    // once the stream has ended), and the next request's bytes would never be read.
+    this.resumeBody();
     const current = this.#current;
     if (current?.req === req && current.res.writableFinished) this.#next();
   }
@@ -579,9 +592,26 @@ export class Http1Connection implements Expiring {
   #refuse(err: ClientError): void {
     this.#refusal = undefined;
     if (this.#phase === "gone") return;
-    if (this.#current) {
-      this.#hold();
+    const current = this.#current;
+    const reading = this.#reading;
+    this.#reading = undefined;
+    if (reading && !reading.complete) reading.destroy(err); // its body can never be whole
+    if (current && current.req === reading) {
+      // The request being served is the malformed one: its exchange ends here (the driver aborts the
+      // upstream). Answer 400 unless its response has already begun.
+      if (current.res.headersSent && !current.res.writableFinished) {
+        this.destroy();
+        return;
+      }
+      this.#current = undefined;
       this.#waiting.length = 0;
+      this.#options.busy.delete(this.socket);
+      if (!current.res.writableFinished) current.res.closed(false);
+    } else if (current) {
+      // Requests read whole before the bad input are answered first; one cut short by it is dropped.
+      this.#hold();
+      const cut = this.#waiting.findIndex((w) => "req" in w && w.req === reading);
+      if (cut >= 0) this.#waiting.length = cut;
       this.#waiting.push({ refusal: err });
       return;
     }
@@ -660,7 +690,8 @@ export class Http1Connection implements Expiring {
     if (current?.res !== res) return;
     res.closed(true);
     if (this.#current !== current) return; // the driver's close listener ended it meanwhile
-    if (!res.shouldKeepAlive || this.#clientEnded) {
+    // A client that half-closed still gets the answers to the requests it sent before (`#next` closes).
+    if (!res.shouldKeepAlive || (this.#clientEnded && this.#waiting.length === 0)) {
       this.#waiting.length = 0;
       this.#current = undefined;
       this.#options.busy.delete(this.socket);
