@@ -145,3 +145,22 @@ describe("refused without being forwarded", () => {
     expect(text.indexOf("HTTP/1.1 400 ")).toBeGreaterThan(text.indexOf("HTTP/1.1 200 "));
   });
 });
+
+describe("deadlines", () => {
+  it("a head that began while another request was served gets the header deadline (408), not the keep-alive one", async () => {
+    const p = await freePort();
+    const strict = await startCarrier2({
+      version: 1,
+      timeouts: { clientHeadersMs: 800 },
+      proxy: [proxyPort(p, [cluster.address], { slow: { endpoint: slow.address, rules: [headerRule("slow")] } })],
+    });
+    try {
+      // Without its deadline the partial head would hold the connection for the 75 s keep-alive time.
+      const text = await raw(p, "GET /first HTTP/1.1\r\nHost: a\r\nx-gefyra: slow\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n");
+      expect(answers(text)).toEqual(["200 slow"]);
+      expect(text.indexOf("HTTP/1.1 408 ")).toBeGreaterThan(text.indexOf("HTTP/1.1 200 "));
+    } finally {
+      await strict.stop();
+    }
+  });
+});

@@ -346,6 +346,8 @@ export class Http1Connection implements Expiring {
   #current: Exchange | undefined;
   /** Pipelined requests (or a refusal) waiting for the current exchange, in order. */
   readonly #waiting: Waiting[] = [];
+  /** A request head has begun and is not complete yet. */
+  #headStarted = false;
   /** A callback refused the request being parsed (answered once `execute` returns). */
   #refusal: ClientError | undefined;
   /** An upgrade request was parsed: the socket changes hands once `execute` returns. */
@@ -424,6 +426,7 @@ export class Http1Connection implements Expiring {
   }
 
   #onMessageBegin(): void {
+    this.#headStarted = true;
     if (this.#current || this.#phase === "head" || this.#phase === "gone") return;
     this.#phase = "head";
     arm(this, this.#options.headersTimeoutMs);
@@ -431,6 +434,7 @@ export class Http1Connection implements Expiring {
 
   #onHead(major: number, minor: number, fields: string[] | undefined, method: number, url: string | undefined, upgrade: boolean, keepAlive: boolean): number {
     if (this.#phase === "gone") return -1; // closed by a callback during this read: nothing more
+    this.#headStarted = false;
     const raw = fields ?? this.#fields;
     const target = url ?? this.#url;
     this.#fields = [];
@@ -583,8 +587,14 @@ export class Http1Connection implements Expiring {
       this.#close();
       return;
     }
-    this.#phase = "idle";
-    arm(this, this.#options.keepAliveTimeoutMs);
+    if (this.#headStarted) {
+      // The next request's head began while this one was served: its deadline runs from now.
+      this.#phase = "head";
+      arm(this, this.#options.headersTimeoutMs);
+    } else {
+      this.#phase = "idle";
+      arm(this, this.#options.keepAliveTimeoutMs);
+    }
     if (this.#held) this.#release();
   }
 
