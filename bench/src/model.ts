@@ -70,6 +70,9 @@ export interface LoadResult {
   loadGenCpuPct: number;
 }
 
+/** What a load run counted, before latency and rates are derived (the WebSocket and paced clients). */
+export type LoadCounts = Pick<LoadResult, "durationS" | "requests" | "errors" | "timeouts" | "non2xx" | "statusCodes" | "bytesRead" | "bytesSent">;
+
 export interface Measurement {
   scenario: string;
   /** e.g. `1000 bridges`, `download 1 MB`, `with pushes` */

@@ -10,7 +10,7 @@ import type { IncomingMessage } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Http1Request, type Http1Response, serveHttp1 } from "../src/listeners/http1.ts";
-import { type Carrier2, echo, freePort, headerRule, proxyPort, raw, startCarrier2, startUpstream, type Upstream } from "./helpers/harness.ts";
+import { answers, type Carrier2, echo, freePort, headerRule, proxyPort, raw, startCarrier2, startUpstream, type Upstream } from "./helpers/harness.ts";
 
 let cluster: Upstream;
 let slow: Upstream;
@@ -19,27 +19,6 @@ let sink: Upstream;
 const sinkEnds: Promise<"complete" | "aborted">[] = [];
 let c2: Carrier2;
 let port: number;
-
-/** Status lines and `x-served-by` values of the responses in `text`, in order. */
-function answers(text: string): string[] {
-  return [...text.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n(?:(?!\r\n\r\n)[\s\S])*?x-served-by: (\w+)/gi)].map((m) => `${m[1]} ${m[2]}`);
-}
-
-/** Send `data` on a fresh connection (then half-close it when `end`); everything received until the proxy closes. */
-function exchange(data: string, end: boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, "127.0.0.1");
-    let got = "";
-    sock.setEncoding("latin1");
-    sock.on("data", (d: string) => {
-      got += d;
-    });
-    sock.on("close", () => resolve(got));
-    sock.on("error", reject);
-    if (end) sock.end(data);
-    else sock.write(data);
-  });
-}
 
 const forwarded = () => cluster.seen.length + slow.seen.length + sink.seen.length;
 
@@ -76,16 +55,16 @@ afterAll(async () => {
 describe("HTTP/1.1 server side: regressions", () => {
   it("a client that goes away in the middle of a body nobody reads does not bring the process down", async () => {
     // A 417 drops the body unread; a pipelined request waits unread behind a slow one.
-    const refused = await exchange("POST /teapot HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 100\r\n\r\nabc", true);
+    const refused = await raw(port, "POST /teapot HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 100\r\n\r\nabc", undefined, { halfClose: true });
     expect(refused).toMatch(/^HTTP\/1\.1 417 /);
-    await exchange("GET /a HTTP/1.1\r\nHost: a\r\nx-gefyra: slow\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc", true);
+    await raw(port, "GET /a HTTP/1.1\r\nHost: a\r\nx-gefyra: slow\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc", undefined, { halfClose: true });
     const after = await raw(port, "GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     expect(answers(after)).toEqual(["200 cluster"]);
     expect(c2.child.exitCode).toBeNull();
   });
 
   it("a client that half-closes after pipelining its requests gets every answer, in order", async () => {
-    const text = await exchange("GET /a HTTP/1.1\r\nHost: a\r\nx-gefyra: slow\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\nGET /c HTTP/1.1\r\nHost: a\r\n\r\n", true);
+    const text = await raw(port, "GET /a HTTP/1.1\r\nHost: a\r\nx-gefyra: slow\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\nGET /c HTTP/1.1\r\nHost: a\r\n\r\n", undefined, { halfClose: true });
     expect(answers(text)).toEqual(["200 slow", "200 cluster", "200 cluster"]);
   });
 
@@ -114,7 +93,7 @@ describe("HTTP/1.1 server side: regressions", () => {
   it("HTTP/2.0 and HTTP/0.9 request lines are refused (400), never served as HTTP/2", async () => {
     const before = forwarded();
     for (const version of ["2.0", "0.9"]) {
-      const text = await exchange(`GET / HTTP/${version}\r\nHost: a\r\n\r\n`, false);
+      const text = await raw(port, `GET / HTTP/${version}\r\nHost: a\r\n\r\n`, undefined, { halfClose: false });
       expect(text).toMatch(/^HTTP\/1\.1 400 [\s\S]*C2_BAD_REQUEST/);
     }
     expect(forwarded()).toBe(before);

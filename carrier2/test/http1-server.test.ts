@@ -4,7 +4,7 @@
  * process, real upstreams, raw sockets (a client library would hide the bytes these tests are about).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Carrier2, echo, freePort, headerRule, proxyPort, raw, startCarrier2, startUpstream, type Upstream } from "./helpers/harness.ts";
+import { answers, type Carrier2, echo, freePort, headerRule, proxyPort, raw, startCarrier2, startUpstream, type Upstream } from "./helpers/harness.ts";
 
 let cluster: Upstream;
 let slow: Upstream;
@@ -16,11 +16,6 @@ let port: number;
 
 /** Until `n` echo bodies (JSON, see `echo`) have arrived whole. */
 const echoes = (n: number) => (got: string) => (got.match(/"bodySha256":"[0-9a-f]{64}"\}/g) ?? []).length >= n;
-
-/** Status lines and `x-served-by` values of the responses in `text`, in order. */
-function answers(text: string): string[] {
-  return [...text.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n(?:(?!\r\n\r\n)[\s\S])*?x-served-by: (\w+)/gi)].map((m) => `${m[1]} ${m[2]}`);
-}
 
 beforeAll(async () => {
   cluster = await startUpstream("cluster");

@@ -7,7 +7,7 @@
 import { cpuUsage } from "node:process";
 import autocannon from "autocannon";
 import { WebSocket } from "ws";
-import type { LatencyMs, LoadResult, LoadSpec, RequestSpec } from "../model.ts";
+import type { LatencyMs, LoadCounts, LoadResult, LoadSpec, RequestSpec } from "../model.ts";
 import { runPaced } from "./paced.ts";
 
 export interface RunMessage {
@@ -143,27 +143,31 @@ async function runWebSocket(spec: LoadSpec, durationS: number, samples: Samples 
   return out;
 }
 
+function loadResult(c: LoadCounts, samples: Samples, cpu: NodeJS.CpuUsage): LoadResult {
+  return {
+    durationS: round3(c.durationS),
+    requests: c.requests,
+    rps: Math.round((c.requests / c.durationS) * 10) / 10,
+    latencyMs: samples.summary(),
+    errors: c.errors,
+    timeouts: c.timeouts,
+    non2xx: c.non2xx,
+    statusCodes: c.statusCodes,
+    bytesRead: c.bytesRead,
+    bytesSent: c.bytesSent,
+    mbPerSecRead: round3(c.bytesRead / c.durationS / 1e6),
+    mbPerSecSent: round3(c.bytesSent / c.durationS / 1e6),
+    loadGenCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / c.durationS) * 1000) / 10,
+  };
+}
+
 async function measureWebSocket(spec: LoadSpec): Promise<LoadResult> {
   if (spec.warmupS > 0) await runWebSocket(spec, spec.warmupS, undefined);
   const samples = new Samples();
   const cpu0 = cpuUsage();
   const w = await runWebSocket(spec, spec.durationS, samples);
-  const cpu = cpuUsage(cpu0);
-  return {
-    durationS: round3(w.durationS),
-    requests: w.messages,
-    rps: Math.round((w.messages / w.durationS) * 10) / 10,
-    latencyMs: samples.summary(),
-    errors: w.errors,
-    timeouts: 0,
-    non2xx: w.refused,
-    statusCodes: w.statusCodes,
-    bytesRead: w.bytes,
-    bytesSent: w.bytes,
-    mbPerSecRead: round3(w.bytes / w.durationS / 1e6),
-    mbPerSecSent: round3(w.bytes / w.durationS / 1e6),
-    loadGenCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / w.durationS) * 1000) / 10,
-  };
+  const counted = { ...w, requests: w.messages, timeouts: 0, non2xx: w.refused, bytesRead: w.bytes, bytesSent: w.bytes };
+  return loadResult(counted, samples, cpuUsage(cpu0));
 }
 
 async function measurePaced(spec: LoadSpec, rate: number): Promise<LoadResult> {
@@ -171,22 +175,7 @@ async function measurePaced(spec: LoadSpec, rate: number): Promise<LoadResult> {
   const samples = new Samples();
   const cpu0 = cpuUsage();
   const p = await runPaced(spec, rate, spec.durationS, bodyOf, (ms) => samples.push(ms));
-  const cpu = cpuUsage(cpu0);
-  return {
-    durationS: round3(p.durationS),
-    requests: p.requests,
-    rps: Math.round((p.requests / p.durationS) * 10) / 10,
-    latencyMs: samples.summary(),
-    errors: p.errors,
-    timeouts: p.timeouts,
-    non2xx: p.non2xx,
-    statusCodes: p.statusCodes,
-    bytesRead: p.bytesRead,
-    bytesSent: p.bytesSent,
-    mbPerSecRead: round3(p.bytesRead / p.durationS / 1e6),
-    mbPerSecSent: round3(p.bytesSent / p.durationS / 1e6),
-    loadGenCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / p.durationS) * 1000) / 10,
-  };
+  return loadResult(p, samples, cpuUsage(cpu0));
 }
 
 async function measure(spec: LoadSpec): Promise<LoadResult> {

@@ -8,18 +8,8 @@
  */
 import { connect, type Socket } from "node:net";
 import { HTTPParser } from "carrier2/net/llhttp";
-import type { RequestSpec } from "../model.ts";
+import type { LoadCounts, RequestSpec } from "../model.ts";
 
-export interface PacedOutcome {
-  requests: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  statusCodes: Record<string, number>;
-  bytesRead: number;
-  bytesSent: number;
-  durationS: number;
-}
 
 /** How often due requests are sent: Node's timer resolution. At 5k rps a tick sends ~5. */
 const TICK_MS = 1;
@@ -129,10 +119,10 @@ export async function runPaced(
   durationS: number,
   bodyOf: (bytes: number) => Buffer,
   record: ((ms: number) => void) | undefined,
-): Promise<PacedOutcome> {
+): Promise<LoadCounts> {
   const url = new URL(spec.url);
   const wire = wireRequests(url, spec.requests, bodyOf);
-  const out: PacedOutcome = { requests: 0, errors: 0, timeouts: 0, non2xx: 0, statusCodes: {}, bytesRead: 0, bytesSent: 0, durationS: 0 };
+  const out: LoadCounts = { requests: 0, errors: 0, timeouts: 0, non2xx: 0, statusCodes: {}, bytesRead: 0, bytesSent: 0, durationS: 0 };
   const onResponse = (dueAt: number, status: number) => {
     out.requests++;
     out.statusCodes[status] = (out.statusCodes[status] ?? 0) + 1;

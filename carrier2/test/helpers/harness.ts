@@ -250,8 +250,11 @@ export function headerRule(value: string, name = "x-gefyra") {
   return { match: [{ matchHeader: { name, value } }] };
 }
 
-/** Send raw bytes on a fresh connection; resolve with everything received until the peer closes or `until` holds. */
-export function raw(port: number, data: string, until?: RegExp | ((got: string) => boolean)): Promise<string> {
+/**
+ * Send raw bytes on a fresh connection (then half-close it with `halfClose`); resolve with everything
+ * received until the peer closes or `until` holds.
+ */
+export function raw(port: number, data: string, until?: RegExp | ((got: string) => boolean), { halfClose = false } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, "127.0.0.1");
     let got = "";
@@ -265,6 +268,12 @@ export function raw(port: number, data: string, until?: RegExp | ((got: string) 
     });
     sock.on("end", () => resolve(got));
     sock.on("error", reject);
-    sock.write(data);
+    if (halfClose) sock.end(data);
+    else sock.write(data);
   });
+}
+
+/** `status servedBy` of each response in raw HTTP/1.1 text, in order (from the `x-served-by` field). */
+export function answers(text: string): string[] {
+  return [...text.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n(?:(?!\r\n\r\n)[\s\S])*?x-served-by: (\w+)/gi)].map((m) => `${m[1]} ${m[2]}`);
 }
