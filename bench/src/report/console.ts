@@ -21,8 +21,10 @@ export function summary(report: RunReport, files: string[]): string {
     for (const n of s.status === "ran" ? s.notices : []) lines.push(`  note: ${n}`);
     if (s.id.startsWith("1r-") && s.extra) {
       const added = s.extra.addedP99Ms as Record<string, number>;
-      const parts = Object.entries(added).map(([t, v]) => `${t} ${v >= 0 ? "+" : ""}${n2(v)} ms`);
-      if (parts.length) lines.push(`  added p99 over direct: ${parts.join(", ")}`);
+      const addedP50 = (s.extra.addedP50Ms ?? {}) as Record<string, number>;
+      const signed = (v: number | undefined) => (v === undefined ? "–" : `${v >= 0 ? "+" : ""}${n2(v)}`);
+      const parts = Object.entries(added).map(([t, v]) => `${t} ${signed(addedP50[t])} / ${signed(v)} ms`);
+      if (parts.length) lines.push(`  added p50 / p99 over direct: ${parts.join(", ")}`);
     }
   }
   for (const n of report.notices) lines.push(`notice: ${n}`);

@@ -54,8 +54,11 @@ function extras(s: ScenarioReport): string[] {
   const out: string[] = [];
   if (s.id.startsWith("1r-") && s.extra) {
     const added = s.extra.addedP99Ms as Record<string, number>;
-    const parts = Object.entries(added).map(([t, v]) => `${t} ${v >= 0 ? "+" : ""}${v.toFixed(3)} ms`);
-    if (parts.length) out.push("", `Added p99 latency over direct (${n2(s.extra.directP99Ms as number)} ms) at ${n0(s.extra.rate as number)} rps: ${parts.join(", ")}.`);
+    const addedP50 = (s.extra.addedP50Ms ?? {}) as Record<string, number>;
+    const signed = (v: number | undefined) => (v === undefined ? "–" : `${v >= 0 ? "+" : ""}${v.toFixed(3)}`);
+    const parts = Object.entries(added).map(([t, v]) => `${t} ${signed(addedP50[t])} / ${signed(v)} ms`);
+    const direct = `${s.extra.directP50Ms === undefined ? "" : `${n2(s.extra.directP50Ms as number)} / `}${n2(s.extra.directP99Ms as number)} ms`;
+    if (parts.length) out.push("", `Added latency over direct (p50 / p99; direct ${direct}) at ${n0(s.extra.rate as number)} rps: ${parts.join(", ")}.`);
   }
   for (const m of s.measurements) {
     const pushes = m.extra?.pushes as { attempted: number; ok: number; failed: number; latencyMs: { p50: number; p99: number; max: number } | null; errors: string[] } | undefined;

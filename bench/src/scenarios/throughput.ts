@@ -107,13 +107,22 @@ async function run(env: Env): Promise<ReturnType<typeof scenarioReport>[]> {
   return IDS.filter((id) => env.profile.scenarios.has(id)).map((id) => {
     const ms = byId.get(id)!;
     if (id !== "1r") return scenarioReport(id, ms);
-    const direct = ms.find((m) => m.kind === "direct")?.result?.latencyMs.p99;
+    // p99 on a shared VM is often decided by a stall of the machine; p50 shows the proxy's own share.
+    const directLatency = ms.find((m) => m.kind === "direct")?.result?.latencyMs;
+    const direct = directLatency?.p99;
     const added: Record<string, number> = {};
-    if (direct !== undefined) for (const m of ms) if (m.result && m.kind !== "direct") added[m.target] = Math.round((m.result.latencyMs.p99 - direct) * 1000) / 1000;
+    const addedP50: Record<string, number> = {};
+    if (directLatency) {
+      for (const m of ms) {
+        if (!m.result || m.kind === "direct") continue;
+        added[m.target] = Math.round((m.result.latencyMs.p99 - directLatency.p99) * 1000) / 1000;
+        addedP50[m.target] = Math.round((m.result.latencyMs.p50 - directLatency.p50) * 1000) / 1000;
+      }
+    }
     const notices = ms
       .filter((m) => m.result && m.result.rps < 0.95 * env.profile.fixedRate)
       .map((m) => `${m.target} did not sustain ${env.profile.fixedRate} rps (${Math.round(m.result!.rps)}): its latency includes queueing`);
-    return scenarioReport(id, ms, notices, { addedP99Ms: added, directP99Ms: direct ?? null, rate: env.profile.fixedRate });
+    return scenarioReport(id, ms, notices, { addedP99Ms: added, addedP50Ms: addedP50, directP99Ms: direct ?? null, directP50Ms: directLatency?.p50 ?? null, rate: env.profile.fixedRate });
   });
 }
 
