@@ -22,7 +22,7 @@ export const SCENARIOS: Record<ScenarioId, ScenarioInfo> = {
     id: "1r",
     key: "1r-fixed-rate",
     title: "(1r) Added latency at a fixed rate",
-    description: "The load of (1) at a fixed overall rate (5k rps outside smoke runs) instead of flat out, paced evenly (wrk2-style, latency from when each request was due) with idle CPUs kept awake: the latency a proxy adds at a modest rate; `added` = target p99 − direct p99.",
+    description: "The load of (1) at a fixed overall rate (5k rps outside smoke runs) instead of flat out, paced evenly (wrk2-style, latency from when each request was due) with idle CPUs kept awake: the latency a proxy adds at a modest rate; `added` = target p50 and p99 − direct's.",
     metric: "none",
   },
   "2": {
