@@ -149,4 +149,44 @@ describe("HTTP/1.1 server side, driven directly: regressions", () => {
       server.close();
     }
   });
+  it("closes a connection whose client stops sending a body after its early response (keep-alive deadline)", async () => {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
+      serveHttp1(
+        socket,
+        {
+          // Answers at once without reading the body, as an upstream's early 413 or 200 would.
+          request: (req, res) => {
+            req.resume();
+            res.writeHead(200, undefined, { "content-length": 2 });
+            res.end("ok");
+          },
+          upgrade: (_req, s) => s.destroy(),
+          clientError: (_err, s) => s.destroy(),
+        },
+        { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 300, maxHeaderSize: 16 * 1024, busy: new WeakSet() },
+      );
+      socket.resume();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+    try {
+      client.setEncoding("latin1");
+      let got = "";
+      client.on("data", (d: string) => {
+        got += d;
+      });
+      client.write(`POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${"x".repeat(1000)}`);
+      // Then nothing more: before the fix the connection stayed open (until the port's drain deadline).
+      const closed = await Promise.race([
+        once(client, "close").then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+      ]);
+      expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+      expect(closed).toBe(true);
+    } finally {
+      client.destroy();
+      server.close();
+    }
+  });
 });

@@ -326,7 +326,12 @@ interface Exchange {
 
 type Waiting = Exchange | { refusal: ClientError } | { upgrade: Http1Request; head: Buffer };
 
-type Phase = "head" | "idle" | "busy" | "gone";
+/**
+ * head: a request head is due (header deadline); idle: kept alive between requests (keep-alive
+ * deadline); busy: an exchange is served; drain: its response is out, the rest of its request body is
+ * read and dropped (keep-alive deadline, renewed by every body chunk); gone: no more reading.
+ */
+type Phase = "head" | "idle" | "busy" | "drain" | "gone";
 
 export class Http1Connection implements Expiring {
   readonly socket: Socket;
@@ -476,6 +481,7 @@ export class Http1Connection implements Expiring {
   #onBody(chunk: Buffer): void {
     const req = this.#reading;
     if (!req || req.destroyed || this.#phase === "gone") return;
+    if (this.#phase === "drain") arm(this, this.#options.keepAliveTimeoutMs);
     if (!req.pushBody(chunk)) {
       this.#bodyPaused = true;
       this.socket.pause();
@@ -658,9 +664,9 @@ export class Http1Connection implements Expiring {
     this.#parser.close();
   }
 
-  /** The keep-alive time passed (nothing asked), or a request head took too long (408). */
+  /** The keep-alive time passed (nothing asked, or nothing more of a dropped body), or a request head took too long (408). */
   expire(): void {
-    if (this.#phase === "idle") this.destroy();
+    if (this.#phase === "idle" || this.#phase === "drain") this.destroy();
     else if (this.#phase === "head") this.#refuse(clientError("ERR_HTTP_REQUEST_TIMEOUT", `no complete request head within ${this.#options.headersTimeoutMs} ms`));
   }
 
@@ -708,8 +714,14 @@ export class Http1Connection implements Expiring {
       this.#close();
       return;
     }
-    if (current.req.complete) this.#next();
-    // else: the driver is draining the rest of the request body; `#onMessageComplete` goes on.
+    if (current.req.complete) {
+      this.#next();
+      return;
+    }
+    // The rest of the request body is read and dropped; `#onMessageComplete` goes on. A client that
+    // stops sending it is idle like any other.
+    this.#phase = "drain";
+    arm(this, this.#options.keepAliveTimeoutMs);
   }
 
   destroy(): void {
