@@ -189,4 +189,23 @@ describe("HTTP/1.1 server side, driven directly: regressions", () => {
       server.close();
     }
   });
+  it("answers 417 with Connection: close on a draining port", async () => {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
+      serveHttp1(
+        socket,
+        { request: () => {}, upgrade: (_req, s) => s.destroy(), clientError: (_err, s) => s.destroy() },
+        { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 10_000, maxHeaderSize: 16 * 1024, busy: new WeakSet(), closing: () => true },
+      );
+      socket.resume();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const port = (server.address() as { port: number }).port;
+      const text = await raw(port, "GET /x HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n");
+      expect(text).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n[\s\S]*\r\nconnection: close\r\n/);
+    } finally {
+      server.close();
+    }
+  });
 });

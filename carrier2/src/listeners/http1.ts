@@ -48,6 +48,8 @@ export interface Http1Options {
   maxHeaderSize: number;
   /** Sockets serving a request (or tunnelling) right now: a draining port closes the others at once. */
   busy: WeakSet<Socket>;
+  /** The port is draining: no response keeps its connection (the driver checks again at its head). */
+  closing?: () => boolean;
 }
 
 /** Repeated fields of these keep the first value (node:http's `headers` rules). */
@@ -470,7 +472,7 @@ export class Http1Connection implements Expiring {
       return HEADERS_UPGRADE;
     }
     this.#reading = req;
-    const res = new Http1Response(this, req, keepAlive && !this.#clientEnded);
+    const res = new Http1Response(this, req, keepAlive && !this.#clientEnded && !this.#options.closing?.());
     // Expect (HTTP/1.1 only, as node:http): 100-continue is answered before the body is forwarded;
     // any other expectation cannot be met (417, `#serve`).
     const expect = minor === 1 && hasField(raw, "expect") ? (req.headers.expect ?? "") : undefined;

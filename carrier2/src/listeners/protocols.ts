@@ -127,6 +127,8 @@ export interface ListenerOptions {
   keepAliveTimeoutMs: number;
   /** Largest HTTP/1.1 request head (→ 431). */
   maxHeaderSize: number;
+  /** The port is draining (HTTP/1.1 responses then close their connections). */
+  closing?: () => boolean;
 }
 
 function newTracked(): Tracked {

@@ -45,7 +45,12 @@ function onClientError(port: number, err: NodeJS.ErrnoException & { rawPacket?: 
 
 /** A proxy port's server (HTTP/1.1, HTTP/2, WebSocket); requests read `state.table` at arrival. */
 export function createProxyServer(port: number, state: PortState, pem: Pem | undefined, clientHeadersMs: number): PortServer {
-  const limits = { headersTimeoutMs: clientHeadersMs, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS, maxHeaderSize: MAX_HEADER_SIZE };
+  const limits = {
+    headersTimeoutMs: clientHeadersMs,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    maxHeaderSize: MAX_HEADER_SIZE,
+    closing: () => state.closing,
+  };
   return createMultiProtocolServer(pem, limits, {
     request: (req, res, expectContinue) => handleRequest(state, req, res, expectContinue),
     upgrade: (req, socket, head) => handleUpgrade(state, req, socket, head),
