@@ -9,7 +9,7 @@ import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { connect, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Http1Request, type Http1Response, serveHttp1 } from "../src/listeners/http1.ts";
+import { type Http1Handlers, type Http1Options, type Http1Request, type Http1Response, serveHttp1 } from "../src/listeners/http1.ts";
 import { answers, type Carrier2, echo, freePort, headerRule, proxyPort, raw, startCarrier2, startUpstream, type Upstream } from "./helpers/harness.ts";
 
 let cluster: Upstream;
@@ -101,26 +101,31 @@ describe("HTTP/1.1 server side: regressions", () => {
   });
 });
 
+/**
+ * `serveHttp1` on a listener of its own, without the driver: the test is the request handler.
+ * Refused input and upgrades just close the socket.
+ */
+async function serveDirect(request: Http1Handlers["request"], options: Partial<Http1Options> = {}): Promise<{ port: number; close(): void }> {
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
+    serveHttp1(
+      socket,
+      { request, upgrade: (_req, s) => s.destroy(), clientError: (_err, s) => s.destroy() },
+      { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 10_000, maxHeaderSize: 16 * 1024, busy: new WeakSet(), ...options },
+    );
+    socket.resume();
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
 describe("HTTP/1.1 server side, driven directly: regressions", () => {
   it("reads the next request after a body whose reader was full when its last bytes came", async () => {
     // The driver's reader of a body is full while the upstream is slower than the client; here nothing
     // reads until the whole body is in (the same state at the last chunk, made certain).
     const requests: { req: Http1Request; res: Http1Response }[] = [];
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
-      serveHttp1(
-        socket,
-        {
-          request: (req, res) => requests.push({ req, res }),
-          upgrade: (_req, s) => s.destroy(),
-          clientError: (_err, s) => s.destroy(),
-        },
-        { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 10_000, maxHeaderSize: 16 * 1024, busy: new WeakSet() },
-      );
-      socket.resume();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+    const server = await serveDirect((req, res) => requests.push({ req, res }));
+    const client = connect(server.port, "127.0.0.1");
     try {
       client.setEncoding("latin1");
       let got = "";
@@ -149,27 +154,18 @@ describe("HTTP/1.1 server side, driven directly: regressions", () => {
       server.close();
     }
   });
+
   it("closes a connection whose client stops sending a body after its early response (keep-alive deadline)", async () => {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
-      serveHttp1(
-        socket,
-        {
-          // Answers at once without reading the body, as an upstream's early 413 or 200 would.
-          request: (req, res) => {
-            req.resume();
-            res.writeHead(200, undefined, { "content-length": 2 });
-            res.end("ok");
-          },
-          upgrade: (_req, s) => s.destroy(),
-          clientError: (_err, s) => s.destroy(),
-        },
-        { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 300, maxHeaderSize: 16 * 1024, busy: new WeakSet() },
-      );
-      socket.resume();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const client = connect((server.address() as { port: number }).port, "127.0.0.1");
+    // Answers at once without reading the body, as an upstream's early 413 or 200 would.
+    const server = await serveDirect(
+      (req, res) => {
+        req.resume();
+        res.writeHead(200, undefined, { "content-length": 2 });
+        res.end("ok");
+      },
+      { keepAliveTimeoutMs: 300 },
+    );
+    const client = connect(server.port, "127.0.0.1");
     try {
       client.setEncoding("latin1");
       let got = "";
@@ -189,20 +185,11 @@ describe("HTTP/1.1 server side, driven directly: regressions", () => {
       server.close();
     }
   });
+
   it("answers 417 with Connection: close on a draining port", async () => {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket: Socket) => {
-      serveHttp1(
-        socket,
-        { request: () => {}, upgrade: (_req, s) => s.destroy(), clientError: (_err, s) => s.destroy() },
-        { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 10_000, maxHeaderSize: 16 * 1024, busy: new WeakSet(), closing: () => true },
-      );
-      socket.resume();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
+    const server = await serveDirect(() => {}, { closing: () => true });
     try {
-      const port = (server.address() as { port: number }).port;
-      const text = await raw(port, "GET /x HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n");
+      const text = await raw(server.port, "GET /x HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n");
       expect(text).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n[\s\S]*\r\nconnection: close\r\n/);
     } finally {
       server.close();

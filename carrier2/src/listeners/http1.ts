@@ -265,14 +265,14 @@ export class Http1Response implements Downstream {
   }
 
   writeContinue(): void {
-    this.#connection.writeInterim("HTTP/1.1 100 Continue\r\n\r\n");
+    this.#connection.writeText("HTTP/1.1 100 Continue\r\n\r\n");
   }
 
   /** 103 Early Hints (HTTP/1.1 clients only, as node:http); throws on a Link value it cannot carry. */
   writeEarlyHints(hints: { link: string | string[] }): void {
     const links = Array.isArray(hints.link) ? hints.link : [hints.link];
     for (const link of links) if (invalidHeaderChar(link) || !LINK.test(link)) throw new Error(`invalid Link ${JSON.stringify(link)}`);
-    if (this.#http11 && !this.headersSent) this.#connection.writeInterim(`HTTP/1.1 103 Early Hints\r\nlink: ${links.join(", ")}\r\n\r\n`);
+    if (this.#http11 && !this.headersSent) this.#connection.writeText(`HTTP/1.1 103 Early Hints\r\nlink: ${links.join(", ")}\r\n\r\n`);
   }
 
   write(chunk: Buffer | string): boolean {
@@ -291,7 +291,7 @@ export class Http1Response implements Downstream {
     this.#ended = true;
     if (!this.headersSent) this.writeHead(200, undefined, { "content-length": body === undefined ? 0 : Buffer.byteLength(body) });
     if (body !== undefined) this.write(body);
-    if (this.#chunked) this.#connection.writeRaw(`0\r\n${this.#trailers}\r\n`);
+    if (this.#chunked) this.#connection.writeText(`0\r\n${this.#trailers}\r\n`);
     this.#connection.finish(this);
   }
 
@@ -461,7 +461,7 @@ export class Http1Connection implements Expiring {
       this.#refusal = clientError("C2_CONNECT", "CONNECT is not supported");
       return HEADERS_UPGRADE;
     }
-    if (major === 1 && minor === 1 && !hasField(raw, "host")) {
+    if (minor === 1 && !hasField(raw, "host")) {
       this.#refusal = clientError("C2_MISSING_HOST", "an HTTP/1.1 request without Host");
       return HEADERS_UPGRADE;
     }
@@ -679,7 +679,8 @@ export class Http1Connection implements Expiring {
     this.socket.write(head, "latin1");
   }
 
-  writeInterim(text: string): void {
+  /** Protocol text of our own: interim responses (100, 103), the chunked body's end. */
+  writeText(text: string): void {
     this.socket.write(text, "latin1");
   }
 
@@ -695,10 +696,6 @@ export class Http1Connection implements Expiring {
       socket.write(chunk);
     }
     return !socket.writableNeedDrain;
-  }
-
-  writeRaw(text: string): void {
-    this.socket.write(text, "latin1");
   }
 
   /** The response is written whole: keep the connection for the next request, or close it. */

@@ -24,7 +24,7 @@ import type { UpstreamPools } from "../upstream/pools.ts";
 import { RequestContext } from "./context.ts";
 import { type Downstream, type ProxyRequest, SocketDownstream } from "./downstream.ts";
 import { classifyUpstreamError, ProxyError } from "./errors.ts";
-import { downstreamResponseFields, downstreamResponseHeaders, hasField, passesThrough, upstreamRequestHeaders } from "./headers.ts";
+import { downstreamResponseFields, flatFields, hasField, passesThrough, upstreamRequestHeaders } from "./headers.ts";
 import { type PortTable, pickEndpoint, type Route } from "./route-table.ts";
 
 /** What a listener hands the driver: its current table (swapped atomically) and the process's pools. */
@@ -150,12 +150,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
     const ctx = this.#ctx;
     ctx.responseStarted = true;
-    const out: string[] = [];
-    for (const [name, v] of Object.entries(headers)) {
-      if (v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) out.push(name, one);
-    }
-    (ctx.res as SocketDownstream).tunnel(statusCode, out, socket, ctx.head ?? Buffer.alloc(0));
+    (ctx.res as SocketDownstream).tunnel(statusCode, flatFields(headers), socket, ctx.head ?? Buffer.alloc(0));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -173,7 +168,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
       return;
     }
-    this.#start(controller, statusCode, downstreamResponseHeaders(headers), statusMessage);
+    this.#start(controller, statusCode, downstreamResponseFields(flatFields(headers)), statusMessage);
   }
 
   /** A final HTTP/1.1 response as parsed (`upstream/h1.ts`): no header record in between. */

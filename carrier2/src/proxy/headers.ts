@@ -144,12 +144,10 @@ export function downstreamResponseFields(raw: readonly string[]): string[] {
   return out;
 }
 
-/** Response fields for the client: the upstream's, minus hop-by-hop ones. Flat `[name, value, ...]`. */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders): string[] {
-  const drop = namedByConnection(headers.connection);
+/** A header record (undici's, node's) as a flat `[name, value, ...]`, repeated fields separate. */
+export function flatFields(headers: Record<string, string | string[] | undefined>): string[] {
   const out: string[] = [];
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;
     const v = headers[name];
     if (v === undefined) continue;
     if (Array.isArray(v)) for (const one of v) out.push(name, one);
