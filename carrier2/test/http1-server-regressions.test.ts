@@ -76,17 +76,12 @@ describe("HTTP/1.1 server side: regressions", () => {
 
   it("a malformed chunk in a body being forwarded: 400 at once, and the upstream's request is aborted", async () => {
     const before = sinkEnds.length;
-    const sock = connect(port, "127.0.0.1");
-    let got = "";
-    sock.setEncoding("latin1");
-    sock.on("data", (d: string) => {
-      got += d;
-    });
+    const { client: sock, got } = connectReading(port);
     sock.write("POST /up HTTP/1.1\r\nHost: a\r\nx-gefyra: sink\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
     while (sinkEnds.length === before) await new Promise((r) => setTimeout(r, 5)); // forwarding has begun
     sock.write("ZZZ\r\n\r\n");
     await once(sock, "close");
-    expect(got).toMatch(/^HTTP\/1\.1 400 [\s\S]*HPE_INVALID_CHUNK_SIZE/);
+    expect(got()).toMatch(/^HTTP\/1\.1 400 [\s\S]*HPE_INVALID_CHUNK_SIZE/);
     expect(await sinkEnds[before]).toBe("aborted");
   });
 
@@ -119,19 +114,25 @@ async function serveDirect(request: Http1Handlers["request"], options: Partial<H
   return { port: (server.address() as { port: number }).port, close: () => server.close() };
 }
 
+/** A client connection and everything it has received so far. */
+function connectReading(port: number): { client: Socket; got: () => string } {
+  const client = connect(port, "127.0.0.1");
+  let got = "";
+  client.setEncoding("latin1");
+  client.on("data", (d: string) => {
+    got += d;
+  });
+  return { client, got: () => got };
+}
+
 describe("HTTP/1.1 server side, driven directly: regressions", () => {
   it("reads the next request after a body whose reader was full when its last bytes came", async () => {
     // The driver's reader of a body is full while the upstream is slower than the client; here nothing
     // reads until the whole body is in (the same state at the last chunk, made certain).
     const requests: { req: Http1Request; res: Http1Response }[] = [];
     const server = await serveDirect((req, res) => requests.push({ req, res }));
-    const client = connect(server.port, "127.0.0.1");
+    const { client, got } = connectReading(server.port);
     try {
-      client.setEncoding("latin1");
-      let got = "";
-      client.on("data", (d: string) => {
-        got += d;
-      });
       const until = async (done: () => boolean) => {
         while (!done()) await new Promise((r) => setTimeout(r, 5));
       };
@@ -145,7 +146,7 @@ describe("HTTP/1.1 server side, driven directly: regressions", () => {
       await once(first.req, "end");
       first.res.writeHead(200, undefined, { "content-length": 2 });
       first.res.end("ok");
-      await until(() => got.includes("\r\n\r\nok"));
+      await until(() => got().includes("\r\n\r\nok"));
       client.write("GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
       await until(() => requests.length === 2);
       expect(requests[1]!.req.url).toBe("/next");
@@ -165,20 +166,15 @@ describe("HTTP/1.1 server side, driven directly: regressions", () => {
       },
       { keepAliveTimeoutMs: 300 },
     );
-    const client = connect(server.port, "127.0.0.1");
+    const { client, got } = connectReading(server.port);
     try {
-      client.setEncoding("latin1");
-      let got = "";
-      client.on("data", (d: string) => {
-        got += d;
-      });
       client.write(`POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${"x".repeat(1000)}`);
       // Then nothing more: before the fix the connection stayed open (until the port's drain deadline).
       const closed = await Promise.race([
         once(client, "close").then(() => true),
         new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
       ]);
-      expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+      expect(got()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
       expect(closed).toBe(true);
     } finally {
       client.destroy();
