@@ -87,8 +87,8 @@ describe("admin API with threads: 2", () => {
       }
     }
     // Both workers took part (SO_REUSEPORT spreads fresh connections), each at the generation it was given.
-    const pids = new Set(requestLogs().filter((l) => String(l.request_id).startsWith("request-id:fresh-")).map((l) => l.pid));
-    expect(pids.size).toBe(2);
+    const lines = await c2.waitForLogs((l) => l.msg === "request" && String(l.request_id).startsWith("request-id:fresh-"), 6 * 8 * KINDS.length);
+    expect(new Set(lines.map((l) => l.pid)).size).toBe(2);
   });
 
   it("churn under load: 4 keep-alive clients, 32 alternating PUTs, zero failed or misrouted requests", async () => {
@@ -216,8 +216,8 @@ describe("admin API with threads: 2", () => {
     expect(sample(after, "carrier2_request_duration_seconds_bucket", `le="+Inf",${route}`)).toBe(observed(after));
     expect(sample(after, "carrier2_config_generation")).toBe(generation);
     // Both workers served some of those requests, and both reported them.
-    const servedBy = new Set(requestLogs().filter((l) => String(l.request_id).startsWith("request-id:ev-")).map((l) => l.pid));
-    expect(servedBy.size).toBe(2);
+    const lines = await c2.waitForLogs((l) => l.msg === "request" && String(l.request_id).startsWith("request-id:ev-"), N);
+    expect(new Set(lines.map((l) => l.pid)).size).toBe(2);
   });
 
   it("a killed worker is replaced, and the replacement serves the same generation", async () => {
@@ -241,7 +241,8 @@ describe("admin API with threads: 2", () => {
       }
     }
     const fresh_ = workers.find((w) => w.pid !== survivor!.pid)!;
-    const byNew = requestLogs().filter((l) => l.pid === fresh_.pid);
+    const afterKill = await c2.waitForLogs((l) => l.msg === "request" && String(l.request_id).startsWith("request-id:after-kill-"), 16 * KINDS.length);
+    const byNew = afterKill.filter((l) => l.pid === fresh_.pid);
     expect(byNew.length).toBeGreaterThan(0);
     expect(new Set(byNew.map((l) => l.generation))).toEqual(new Set([generation]));
     // And changes keep working with the new worker.

@@ -483,8 +483,8 @@ describe("workers", () => {
         expect(r.headers["x-served-by"]).toBe(i % 2 ? "bob" : "cluster");
         await client.close();
       }
-      await w.waitForLog((l) => l.msg === "request" && l.path === "/w39");
-      const pids = new Set(w.logs.filter((l) => l.msg === "request").map((l) => l.pid));
+      const lines = await w.waitForLogs((l) => l.msg === "request" && /^\/w\d+$/.test(String(l.path)), 40);
+      const pids = new Set(lines.map((l) => l.pid));
       expect(pids.size).toBe(2);
     } finally {
       await w.stop();

@@ -123,6 +123,12 @@ export interface Carrier2 {
   stderr: () => string;
   /** Resolves with the first log line (past or future) that satisfies `pred`. */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /**
+   * Resolves with the log lines that satisfy `pred` once there are `count` of them. Every worker writes
+   * its access lines in batches (at least every 50 ms, src/observability/log.ts): lines for requests
+   * already answered may still be on their way.
+   */
+  waitForLogs(pred: (l: LogLine) => boolean, count: number, timeoutMs?: number): Promise<LogLine[]>;
   /** SIGTERM and wait for exit; resolves with the exit code. */
   stop(): Promise<number | null>;
   exited: Promise<number | null>;
@@ -202,12 +208,22 @@ export async function startCarrier2(config: object | string | undefined, opts: S
       exited.then((code) => reject(new Error(`carrier2 exited (${code}) before the log line; stderr: ${err}`)));
     });
   };
+  const waitForLogs = async (pred: (l: LogLine) => boolean, count: number, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = logs.filter(pred);
+      if (found.length >= count) return found;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} log lines (${found.length} came); stderr: ${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   const c2: Carrier2 = {
     child,
     configFile,
     logs,
     stderr: () => err,
     waitForLog,
+    waitForLogs,
     exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
